@@ -1,0 +1,210 @@
+"""The ``shuangsui`` command line: the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import __version__
+from pipeline.codes import FileStatus
+from pipeline.errors import ExitCode, InputFileError, ShuangsuiError
+from pipeline.settings import Settings, load_settings
+
+console = Console(stderr=True)
+out = Console()
+
+_STATUS_STYLE = {
+    FileStatus.accepted: "green", FileStatus.waiting: "yellow", FileStatus.rejected: "red",
+    FileStatus.duplicate: "cyan", FileStatus.ignored: "dim", FileStatus.processing: "magenta",
+}
+
+
+def _folders(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--inbox", type=Path, help="收件箱目录（缺省：设置 inbox）")
+    p.add_argument("--outbox", type=Path, help="发件箱目录（缺省：设置 outbox）")
+    p.add_argument("--data", type=Path, help="数据目录（缺省：设置 data_dir）")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shuangsui", description="“双随机、一公开”检查文书自动处理")
+    parser.add_argument("--version", action="version", version=f"shuangsui {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="出错时显示详细的技术信息")
+    parser.add_argument("--config", type=Path, help="配置文件（缺省：当前目录的 shuangsui.toml）")
+    sub = parser.add_subparsers(dest="command", metavar="命令")
+
+    p = sub.add_parser("watch", help="监视收件箱并自动处理（主程序）")
+    _folders(p)
+    p.add_argument("--demo-if-empty", action="store_true", help="收件箱和数据库都为空时先放入示例文件")
+
+    p = sub.add_parser("process", help="处理收件箱中现有的文件一遍，然后退出")
+    _folders(p)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出处理结果")
+
+    p = sub.add_parser("extract", help="识别一个文件并输出字段")
+    p.add_argument("file", type=Path)
+    p.add_argument("--json", action="store_true", help="以 JSON 输出")
+
+    p = sub.add_parser("demo", help="在收件箱中放入示例文件")
+    _folders(p)
+    p.add_argument("--if-empty", action="store_true", help="仅当收件箱和数据库都为空时放入")
+
+    sub.add_parser("doctor", help="检查运行环境（LibreOffice、字体、模板、数据库）")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config, inbox=getattr(args, "inbox", None), outbox=getattr(args, "outbox", None),
+                         data_dir=getattr(args, "data", None))
+
+
+def _print_outcome(outcome: object) -> None:
+    from pipeline.process import Outcome
+
+    assert isinstance(outcome, Outcome)
+    style = _STATUS_STYLE.get(outcome.status, "")
+    line = f"[{style}]{outcome.status.label}[/] {outcome.name}"
+    if outcome.case:
+        line += f"  案卷 {outcome.case}"
+    console.print(line)
+    for f in outcome.findings:
+        console.print(f"    · {f.message}", style="red" if f.severity == "error" else "yellow")
+    for o in outcome.outputs:
+        console.print(f"    → outbox/{o}", style="dim")
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    from pipeline.process import open_context, process_inbox
+
+    ctx = open_context(_settings(args))
+    try:
+        outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
+    finally:
+        ctx.store.close()
+    if args.json:
+        print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
+    else:
+        table = Table(title="本次处理结果")
+        table.add_column("结果")
+        table.add_column("数量", justify="right")
+        for status in FileStatus:
+            n = sum(1 for o in outcomes if o.status is status)
+            if n:
+                table.add_row(status.label, str(n))
+        out.print(table if outcomes else "收件箱中没有待处理的文件。")
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    from pipeline.demo import fill_demo_inbox
+    from pipeline.process import open_context
+    from pipeline.watch import watch
+
+    settings = _settings(args)
+    ctx = open_context(settings)
+    try:
+        if args.demo_if_empty:
+            written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
+            if written:
+                console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
+        mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+        watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
+            f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。"))
+    finally:
+        ctx.store.close()
+    console.print("已停止监视。")
+    return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from pipeline.extract import extract_file
+
+    if not args.file.is_file():
+        raise InputFileError(f"找不到文件 {args.file}。请检查路径。")
+    extraction = extract_file(args.file)
+    if args.json:
+        print(json.dumps(extraction.as_json(), ensure_ascii=False, indent=2))
+    else:
+        table = Table(title=f"{args.file.name}（{extraction.form}）")
+        table.add_column("栏目")
+        table.add_column("内容")
+        table.add_column("位置", style="dim")
+        from pipeline.models import FIELD_LABELS
+
+        for key, value in extraction.fields.items():
+            prov = extraction.provenance.get(key)
+            table.add_row(FIELD_LABELS.get(key, key), json.dumps(value, ensure_ascii=False) if value else "",
+                          prov.location if prov else "")
+        out.print(table)
+        for w in extraction.warnings:
+            console.print(f"提示：{w}", style="yellow")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import fill_demo_inbox
+    from pipeline.process import open_context
+
+    settings = _settings(args)
+    ctx = open_context(settings)
+    try:
+        written = fill_demo_inbox(settings, ctx.store, only_if_empty=args.if_empty)
+    finally:
+        ctx.store.close()
+    for path in written:
+        console.print(f"已放入 {path}")
+    if not written:
+        console.print("收件箱或数据库不为空，未放入示例文件。")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from pipeline.doctor import run_checks
+
+    checks = run_checks(_settings(args))
+    table = Table(title="运行环境检查")
+    table.add_column("项目")
+    table.add_column("状态")
+    table.add_column("说明")
+    for c in checks:
+        table.add_row(c.name, "[green]正常[/]" if c.ok else ("[yellow]提示[/]" if c.optional else "[red]缺少[/]"),
+                      c.detail)
+    out.print(table)
+    return 0 if all(c.ok or c.optional for c in checks) else int(ExitCode.missing_dependency)
+
+
+COMMANDS = {"process": cmd_process, "watch": cmd_watch, "extract": cmd_extract, "demo": cmd_demo,
+            "doctor": cmd_doctor}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return int(ExitCode.bad_args)
+    try:
+        return COMMANDS[args.command](args)
+    except ShuangsuiError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        console.print(f"[red]错误：[/]{exc.message}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        console.print("已中断。")
+        return int(ExitCode.ctrl_c)
+    except Exception as exc:
+        if args.verbose:
+            traceback.print_exc()
+        console.print(f"[red]内部错误：[/]{type(exc).__name__}: {exc}。请加 -v 重新运行并把输出发给信息化人员。")
+        return int(ExitCode.other_error)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

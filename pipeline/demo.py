@@ -1,0 +1,103 @@
+"""``shuangsui demo``: fills the inbox with realistic sample documents so a newcomer sees the whole flow.
+
+The samples (fixed seed, byte-identical on every run) are: the 检查对象名录库 and 抽查任务 sheets,
+three complete check tables (→ 公示表), one whose company is not in the lists (→ 待补充), and one
+with a single inspector (→ 退回).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from pipeline.intake import scan_inbox
+from pipeline.process import LISTS_FOLDER
+from pipeline.render import render_check_table
+from pipeline.samples import ITEMS, Company, check_table_fields, make_companies, make_inspectors
+from pipeline.settings import Settings
+from pipeline.store import Store
+from pipeline.ziputil import normalize_zip
+
+SEED = 20261128
+FIXED_TIME = dt.datetime(2026, 1, 1)
+
+
+def _fixed_core_times(name: str, data: bytes) -> bytes:
+    # openpyxl stamps the save time into dcterms:modified; the demo must be byte-identical every run.
+    if name != "docProps/core.xml":
+        return data
+    return re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2026-01-01T00:00:00Z\g<2>", data)
+
+
+def _save_workbook(wb: Workbook, path: Path) -> None:
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    wb.properties.creator = "shuangsui demo"
+    tmp = path.with_name(f".{path.name}.part")
+    wb.save(tmp)
+    normalize_zip(tmp, _fixed_core_times)
+    tmp.replace(path)
+
+
+def write_units_sheet(path: Path, companies: list[Company]) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "检查对象名录库"
+    ws.append(["烟台市工业和信息化局检查对象名录库（省平台导出）"])
+    ws.append(["企业名称", "统一社会信用代码", "法定代表人", "住所", "所属行业", "投诉举报次数",
+               "是否列入经营异常名录", "是否有严重违法记录"])
+    for c in companies:
+        ws.append([c.name, c.uscc, c.legal_rep, c.address, c.industry, 0, "否", "否"])
+    _save_workbook(wb, path)
+
+
+def write_tasks_sheet(path: Path, companies: list[Company], item: str) -> None:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "抽查任务"
+    ws.append(["任务名称", "抽查类型", "抽查事项", "企业名称", "统一社会信用代码", "计划开始日期", "计划结束日期"])
+    for c in companies:
+        ws.append([f"2026年度{item}双随机抽查", "不定向抽查", item, c.name, c.uscc,
+                   dt.date(2026, 11, 1), dt.date(2026, 12, 31)])
+    _save_workbook(wb, path)
+
+
+def write_check_table(path: Path, fields: dict, settings: Settings) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    render_check_table(fields, tmp, template_dir=settings.templates_dir, bureau=settings.bureau, case_id=None,
+                       dept_opinion="同意开展检查。", authority_opinion="同意。")
+    normalize_zip(tmp)
+    tmp.replace(path)
+
+
+def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = False) -> list[Path]:
+    inbox = settings.inbox
+    candidates, _ = scan_inbox(inbox)
+    if only_if_empty and (candidates or store.list_files()):
+        return []
+    rng = random.Random(SEED)
+    companies = make_companies(rng, 5)
+    people = make_inspectors(rng, 4)
+    listed, unlisted = companies[:4], companies[4]
+    (inbox / LISTS_FOLDER).mkdir(parents=True, exist_ok=True)
+    written = [inbox / LISTS_FOLDER / "检查对象名录库.xlsx", inbox / LISTS_FOLDER / "抽查任务.xlsx"]
+    write_units_sheet(written[0], listed)
+    write_tasks_sheet(written[1], listed, ITEMS[0][0])
+
+    start = dt.datetime(2026, 11, 9, 9, 30)
+    for n, company in enumerate(listed[:3]):
+        fields = check_table_fields(rng, company, rng.sample(people, 2), start + dt.timedelta(days=n))
+        path = inbox / f"检查表-{company.name}.docx"
+        write_check_table(path, fields, settings)
+        written.append(path)
+    fields = check_table_fields(rng, unlisted, rng.sample(people, 2), start + dt.timedelta(days=4))
+    written.append(inbox / f"检查表-{unlisted.name}.docx")
+    write_check_table(written[-1], fields, settings)
+    fields = check_table_fields(rng, listed[3], people[:1], start + dt.timedelta(days=5))
+    written.append(inbox / "检查表-执法人员不足两人.docx")
+    write_check_table(written[-1], fields, settings)
+    return written

@@ -1,0 +1,80 @@
+"""``shuangsui doctor``: what is installed, what is missing, and how to install it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from pipeline.settings import Settings
+
+TEMPLATES = ("随机抽查事项检查表.docx", "公示表.docx")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    optional: bool = False
+
+
+def _libreoffice(settings: Settings) -> Check:
+    exe = shutil.which(settings.soffice)
+    if not exe:
+        return Check("LibreOffice", False,
+                     f"找不到 {settings.soffice}。PDF 转换和旧格式（.doc/.xls/.wps/.et）需要它："
+                     "sudo apt-get install libreoffice-writer-nogui libreoffice-calc-nogui")
+    try:
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("LibreOffice", False, f"{exe} 无法运行：{exc}")
+    return Check("LibreOffice", True, version or exe)
+
+
+def _cjk_fonts() -> Check:
+    exe = shutil.which("fc-list")
+    if not exe:
+        return Check("中文字体", False, "找不到 fc-list（fontconfig）。sudo apt-get install fontconfig fonts-noto-cjk")
+    fonts = subprocess.run([exe, ":lang=zh", "family"], capture_output=True, text=True, timeout=60).stdout
+    names = sorted({line.split(",")[0] for line in fonts.splitlines() if line.strip()})
+    if not names:
+        return Check("中文字体", False, "没有中文字体，PDF 中的中文会显示为方框。sudo apt-get install fonts-noto-cjk")
+    return Check("中文字体", True, "、".join(names[:4]) + (" 等" if len(names) > 4 else ""))
+
+
+def _templates(settings: Settings) -> Check:
+    missing = [t for t in TEMPLATES if not (settings.templates_dir / t).is_file()]
+    if missing:
+        return Check("模板", False, f"缺少 {'、'.join(missing)}。运行 make templates 重新生成。")
+    return Check("模板", True, str(settings.templates_dir))
+
+
+def _database(settings: Settings) -> Check:
+    from pipeline.errors import StoreError
+    from pipeline.store import open_store
+
+    try:
+        store = open_store(settings.db_url)
+        store.close()
+    except StoreError as exc:
+        return Check("数据库", False, exc.message)
+    return Check("数据库", True, settings.db_url)
+
+
+def _calendar() -> Check:
+    import datetime as dt
+
+    import chinese_calendar
+
+    try:
+        chinese_calendar.is_workday(dt.date(dt.date.today().year + 1, 1, 5))
+    except NotImplementedError:
+        return Check("节假日数据", False,
+                     f"chinesecalendar 没有 {dt.date.today().year + 1} 年的数据：跨年的期限需要本地调休文件。",
+                     optional=True)
+    return Check("节假日数据", True, f"chinesecalendar {getattr(chinese_calendar, '__version__', '')}")
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar()]

@@ -1,0 +1,142 @@
+"""Tell what a dropped file really is, from its content (never from its extension).
+
+Staff rename files, save Word documents as web pages and scan paper forms; the extension says
+little. ``detect_kind`` looks at magic bytes and, for zip containers, at the part names.
+"""
+
+from __future__ import annotations
+
+import codecs
+import mmap
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+__all__ = ["KINDS", "KIND_LABELS", "detect_kind"]
+
+KIND_LABELS: dict[str, str] = {
+    "docx": "Word 文档（.docx）",
+    "xlsx": "Excel 工作簿（.xlsx）",
+    "odt": "OpenDocument 文本（.odt）",
+    "ods": "OpenDocument 表格（.ods）",
+    "pdf": "PDF 文件",
+    "ole2": "旧版 Office/WPS 文件（.doc/.xls/.wps/.et）",
+    "encrypted_ooxml": "加密的 Office 文件",
+    "rtf": "RTF 文件",
+    "html": "网页文件（HTML）",
+    "image": "图片",
+    "text": "纯文本文件",
+    "zip": "压缩包（或已损坏的 Office 文件）",
+    "empty": "空文件",
+    "unknown": "无法识别的文件",
+}
+KINDS: frozenset[str] = frozenset(KIND_LABELS)
+
+_OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+_IMAGE_MAGICS = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",  # JPEG
+    b"II*\x00",  # TIFF, little endian
+    b"MM\x00*",  # TIFF, big endian
+    b"BM",  # BMP
+    b"GIF87a",
+    b"GIF89a",
+)
+_WORD_MAIN_TYPES = (
+    b"wordprocessingml.document.main+xml",
+    b"wordprocessingml.template.main+xml",
+    b"ms-word.document.macroEnabled.main+xml",
+    b"ms-word.template.macroEnabledTemplate.main+xml",
+)
+_HTML_START = re.compile(r"<(?:html|!doctype\s+html|table|head|body|meta)\b", re.IGNORECASE)
+_HEAD_BYTES = 4096
+_TEXT_BYTES = 1 << 20
+
+
+def detect_kind(path: Path) -> str:
+    """Return the content kind of ``path``: one of ``KINDS`` (see ``KIND_LABELS``).
+
+    Raises ``OSError`` when the file cannot be read.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(_HEAD_BYTES)
+    if not head:
+        return "empty"
+    if head.startswith(_ZIP_MAGICS):
+        return _zip_kind(path)
+    if head.startswith(_OLE2_MAGIC):
+        return "encrypted_ooxml" if _contains(path, _ENCRYPTED_PACKAGE) else "ole2"
+    if b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
+        return "rtf"
+    if head.startswith(_IMAGE_MAGICS) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    if _is_html(head):
+        return "html"
+    if _is_text(path):
+        return "text"
+    return "unknown"
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if "word/document.xml" in names:
+                return "docx"
+            if "xl/workbook.xml" in names:
+                return "xlsx"
+            if "mimetype" in names:
+                mimetype = zf.read("mimetype").strip()
+                if mimetype == b"application/vnd.oasis.opendocument.text":
+                    return "odt"
+                if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
+                    return "ods"
+            if "[Content_Types].xml" in names:
+                content_types = zf.read("[Content_Types].xml")
+                if any(t in content_types for t in _WORD_MAIN_TYPES):
+                    return "docx"
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):
+        pass
+    return "zip"
+
+
+def _contains(path: Path, needle: bytes) -> bool:
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        return mm.find(needle) != -1
+
+
+def _decode_head(head: bytes) -> str:
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if head.startswith(bom):
+            return head[len(bom):].decode(encoding, errors="ignore")
+    return head.decode("utf-8", errors="ignore")
+
+
+def _is_html(head: bytes) -> bool:
+    text = _decode_head(head).lstrip()
+    if not text.startswith("<"):
+        return False
+    return bool(_HTML_START.search(text[:1024]))
+
+
+def _is_text(path: Path) -> bool:
+    with path.open("rb") as fh:
+        chunk = fh.read(_TEXT_BYTES)
+    if b"\x00" in chunk:
+        return False
+    final = len(chunk) < _TEXT_BYTES
+    if chunk.startswith(codecs.BOM_UTF8):
+        chunk = chunk[len(codecs.BOM_UTF8):]
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            text = codecs.getincrementaldecoder(encoding)().decode(chunk, final=final)
+        except UnicodeDecodeError:
+            continue
+        return all(ch in "\t\r\n\f\v" or unicodedata.category(ch) != "Cc" for ch in text)
+    return False

@@ -1,0 +1,93 @@
+"""Finding files in the inbox: which to ignore, and when a file has stopped being written."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+# Office lock and temporary files, and OS litter: never processed, never moved.
+IGNORED_PATTERNS: tuple[str, ...] = (
+    "~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload", "Thumbs.db", ".DS_Store", "desktop.ini", ".*",
+)
+
+
+def is_ignored(path: Path) -> bool:
+    name = path.name
+    return any(fnmatch.fnmatch(name, pat) or fnmatch.fnmatch(name.lower(), pat.lower())
+               for pat in IGNORED_PATTERNS)
+
+
+def scan_inbox(inbox: Path) -> tuple[list[Path], list[Path]]:
+    """All files below ``inbox`` (sorted), split into (candidates, ignored). Hidden folders are skipped."""
+    candidates: list[Path] = []
+    ignored: list[Path] = []
+    if not inbox.is_dir():
+        return candidates, ignored
+    for path in sorted(inbox.rglob("*")):
+        rel = path.relative_to(inbox)
+        if any(part.startswith(".") for part in rel.parts[:-1]) or not path.is_file():
+            continue
+        (ignored if is_ignored(path) else candidates).append(path)
+    return candidates, ignored
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    size: int
+    mtime_ns: int
+
+
+def snapshot(path: Path) -> Snapshot | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return Snapshot(st.st_size, st.st_mtime_ns)
+
+
+class SettleTracker:
+    """Hands a file over only once its size and mtime have not changed for ``settle`` seconds.
+
+    mtime alone is not trusted: Windows copies keep the source's mtime while the size still grows.
+    """
+
+    def __init__(self, settle: float) -> None:
+        self.settle = settle
+        self._seen: dict[Path, tuple[Snapshot, float]] = {}
+
+    def ready(self, paths: list[Path], now: float | None = None) -> list[Path]:
+        now = time.monotonic() if now is None else now
+        out = []
+        for gone in set(self._seen) - set(paths):
+            del self._seen[gone]
+        for path in paths:
+            snap = snapshot(path)
+            if snap is None:
+                self._seen.pop(path, None)
+                continue
+            prev = self._seen.get(path)
+            if prev is None or prev[0] != snap:
+                self._seen[path] = (snap, now)
+            elif now - prev[1] >= self.settle:
+                out.append(path)
+        return out
+
+    def forget(self, path: Path) -> None:
+        self._seen.pop(path, None)
+
+
+def settled(paths: list[Path], settle: float) -> tuple[list[Path], list[Path]]:
+    """For one pass: (files unchanged over ``settle`` seconds, files still being written)."""
+    before = {p: snapshot(p) for p in paths}
+    if paths and settle > 0:
+        time.sleep(settle)
+    ready: list[Path] = []
+    busy: list[Path] = []
+    for path in paths:
+        snap = snapshot(path)
+        if snap is None:
+            continue
+        (ready if snap == before[path] else busy).append(path)
+    return ready, busy

@@ -1,0 +1,111 @@
+"""Small frozen dataclasses passed between the pipeline's stages.
+
+The check-table record is the public extraction contract (see README, "Extraction contract").
+Every extracted value keeps where it came from (``Provenance``) and how sure the extractor is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Field keys of the check table, in form order. The README documents them; keep in sync.
+CHECK_TABLE_FIELDS: tuple[str, ...] = (
+    "inspected_unit",
+    "basis",
+    "scope",
+    "methods",
+    "inspectors",
+    "situation",
+    "check_start",
+    "check_end",
+    "handling",
+    "dept_opinion_date",
+    "leader_approval_date",
+    "authority_opinion_date",
+    "leader_confirmation_date",
+    "authority_seal_date",
+)
+
+# Chinese labels of the fields, as printed on the seed's form; used in messages to staff.
+FIELD_LABELS: dict[str, str] = {
+    "inspected_unit": "被抽查单位",
+    "basis": "抽查依据",
+    "scope": "抽查范围及主要内容",
+    "methods": "抽查方式",
+    "inspectors": "抽查执法人员",
+    "situation": "抽查情况",
+    "check_start": "抽查时间（开始）",
+    "check_end": "抽查时间（结束）",
+    "handling": "处理意见和建议",
+    "dept_opinion_date": "执法科室意见日期",
+    "leader_approval_date": "分管领导批准签字日期",
+    "authority_opinion_date": "抽查执法主体意见日期",
+    "leader_confirmation_date": "分管领导确认签字日期",
+    "authority_seal_date": "抽查执法主体盖章日期",
+    "uscc": "统一社会信用代码",
+    "task_name": "抽查任务名称",
+    "check_type": "抽查检查类型",
+    "file": "文件",
+}
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a value was read: the file, and a location such as ``table 1 row 3 col 2``."""
+
+    file: str
+    location: str
+    confidence: float = 1.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "location": self.location, "confidence": round(self.confidence, 3)}
+
+
+@dataclass(frozen=True)
+class Inspector:
+    name: str | None
+    title: str | None
+    licence_no: str | None
+    phone: str | None
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"name": self.name, "title": self.title, "licence_no": self.licence_no, "phone": self.phone}
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What an extractor read from one file.
+
+    ``fields`` maps every key of the form's field list to a JSON-ready value (``None`` when absent):
+    strings, lists of strings, lists of inspector dicts, ``YYYY-MM-DD`` dates and ``YYYY-MM-DDTHH:MM``
+    times. ``provenance`` holds an entry for every field that was found.
+    """
+
+    form: str
+    fields: dict[str, Any]
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    case_ref: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "form": self.form,
+            "case_ref": self.case_ref,
+            "fields": self.fields,
+            "provenance": {k: v.as_json() for k, v in self.provenance.items()},
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the pipeline says about a file or case: a stable code, error or warning, a message."""
+
+    code: str
+    severity: str
+    field: str | None
+    message: str
+
+    def as_json(self) -> dict[str, str | None]:
+        return {"code": self.code, "severity": self.severity, "field": self.field, "message": self.message}

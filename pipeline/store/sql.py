@@ -1,0 +1,289 @@
+"""``SqlStore``: the store on SQLAlchemy Core. SQLite by default; schema from numbered SQL migrations."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from pipeline.codes import CaseStatus, FileStatus
+from pipeline.errors import StoreError
+from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, OutputRow
+
+
+def now_iso() -> str:
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _unjson(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _file_row(r: Any) -> FileRow:
+    return FileRow(
+        id=r.id, sha256=r.sha256, original_name=r.original_name, inbox_path=r.inbox_path, size=r.size,
+        mtime_ns=r.mtime_ns, received_at=r.received_at, kind=r.kind, form=r.form,
+        status=FileStatus(r.status), case_id=r.case_id, duplicate_of=r.duplicate_of, message=r.message,
+    )
+
+
+def _case_row(r: Any) -> CaseRow:
+    return CaseRow(
+        id=r.id, unit_name=r.unit_name, unit_key=r.unit_key, check_date=r.check_date,
+        status=CaseStatus(r.status), record=_unjson(r.record), created_at=r.created_at, updated_at=r.updated_at,
+    )
+
+
+class SqlTx:
+    """One transaction; see ``pipeline.store.base.StoreTx``."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _exec(self, sql: str, **params: Any) -> Any:
+        return self.conn.execute(text(sql), params)
+
+    def add_file(self, *, sha256: str, original_name: str, inbox_path: str, size: int, mtime_ns: int,
+                 kind: str | None) -> int:
+        result = self._exec(
+            "INSERT INTO files (sha256, original_name, inbox_path, size, mtime_ns, received_at, kind, status)"
+            " VALUES (:sha, :name, :path, :size, :mtime, :at, :kind, :status) RETURNING id",
+            sha=sha256, name=original_name, path=inbox_path, size=size, mtime=mtime_ns, at=now_iso(),
+            kind=kind, status=FileStatus.processing.value,
+        )
+        file_id = int(result.scalar_one())
+        self.log("file", str(file_id), "received", {"name": original_name, "sha256": sha256, "size": size})
+        return file_id
+
+    def finish_file(self, file_id: int, *, status: FileStatus, form: str | None = None,
+                    case_id: str | None = None, duplicate_of: int | None = None,
+                    message: str | None = None) -> None:
+        self._exec(
+            "UPDATE files SET status=:status, form=:form, case_id=:case, duplicate_of=:dup, message=:msg"
+            " WHERE id=:id",
+            status=status.value, form=form, case=case_id, dup=duplicate_of, msg=message, id=file_id,
+        )
+        self.log("file", str(file_id), f"status:{status.value}",
+                 {"case": case_id, "duplicate_of": duplicate_of, "message": message})
+
+    def next_case_id(self, prefix: str, year: int) -> str:
+        name = f"case:{prefix}:{year}"
+        self._exec(
+            "INSERT INTO counters (name, value) VALUES (:n, 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1",
+            n=name,
+        )
+        value = self._exec("SELECT value FROM counters WHERE name=:n", n=name).scalar_one()
+        return f"{prefix}-{year}-{int(value):05d}"
+
+    def create_case(self, case_id: str, *, unit_name: str | None, unit_key: str | None,
+                    check_date: str | None, status: CaseStatus, record: dict[str, Any] | None) -> None:
+        at = now_iso()
+        self._exec(
+            "INSERT INTO cases (id, unit_name, unit_key, check_date, status, record, created_at, updated_at)"
+            " VALUES (:id, :name, :key, :date, :status, :record, :at, :at)",
+            id=case_id, name=unit_name, key=unit_key, date=check_date, status=status.value,
+            record=_json(record), at=at,
+        )
+        self.log("case", case_id, "created", {"unit": unit_name, "check_date": check_date, "status": status.value})
+
+    def update_case(self, case_id: str, *, status: CaseStatus | None = None,
+                    record: dict[str, Any] | None = None, unit_name: str | None = None,
+                    unit_key: str | None = None, check_date: str | None = None) -> None:
+        changes: dict[str, Any] = {}
+        if status is not None:
+            changes["status"] = status.value
+        if record is not None:
+            changes["record"] = _json(record)
+        if unit_name is not None:
+            changes["unit_name"] = unit_name
+        if unit_key is not None:
+            changes["unit_key"] = unit_key
+        if check_date is not None:
+            changes["check_date"] = check_date
+        if not changes:
+            return
+        sets = ", ".join(f"{k}=:{k}" for k in changes)
+        self._exec(f"UPDATE cases SET {sets}, updated_at=:at WHERE id=:id", at=now_iso(), id=case_id, **changes)
+        detail = {k: v for k, v in changes.items() if k != "record"}
+        self.log("case", case_id, "updated", detail | ({"record": "changed"} if record is not None else {}))
+
+    def add_fields(self, file_id: int, case_id: str | None,
+                   rows: list[tuple[str, Any, str | None, float | None]]) -> None:
+        for name, value, location, confidence in rows:
+            self._exec(
+                "INSERT INTO fields (file_id, case_id, name, value, location, confidence)"
+                " VALUES (:f, :c, :n, :v, :l, :conf)",
+                f=file_id, c=case_id, n=name, v=_json(value), l=location, conf=confidence,
+            )
+
+    def add_findings(self, file_id: int | None, case_id: str | None, findings: list[FindingRow]) -> None:
+        at = now_iso()
+        for f in findings:
+            self._exec(
+                "INSERT INTO findings (file_id, case_id, code, severity, field, message, created_at)"
+                " VALUES (:file, :case, :code, :sev, :field, :msg, :at)",
+                file=file_id, case=case_id, code=f.code, sev=f.severity, field=f.field, msg=f.message, at=at,
+            )
+
+    def add_output(self, row: OutputRow) -> None:
+        self._exec(
+            "INSERT INTO outputs (case_id, file_id, kind, path, sha256, created_at)"
+            " VALUES (:case, :file, :kind, :path, :sha, :at)",
+            case=row.case_id, file=row.file_id, kind=row.kind, path=row.path, sha=row.sha256, at=now_iso(),
+        )
+        self.log("case" if row.case_id else "file", row.case_id or str(row.file_id), "output",
+                 {"kind": row.kind, "path": row.path, "sha256": row.sha256})
+
+    def log(self, entity: str, entity_id: str, action: str, detail: dict[str, Any] | None = None,
+            actor: str = "pipeline") -> None:
+        self._exec(
+            "INSERT INTO events (at, actor, entity, entity_id, action, detail)"
+            " VALUES (:at, :actor, :entity, :eid, :action, :detail)",
+            at=now_iso(), actor=actor, entity=entity, eid=entity_id, action=action, detail=_json(detail),
+        )
+
+    def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]]) -> int:
+        version = int(self._exec(
+            "INSERT INTO list_versions (kind, file_id, imported_at, row_count) VALUES (:k, :f, :at, :n)"
+            " RETURNING id", k=kind, f=file_id, at=now_iso(), n=len(rows)).scalar_one())
+        for row_no, data in rows:
+            self._exec("INSERT INTO list_rows (version_id, row_no, data) VALUES (:v, :r, :d)",
+                       v=version, r=row_no, d=_json(data))
+        self.log("list", str(version), "imported", {"kind": kind, "file": file_id, "rows": len(rows)})
+        return version
+
+
+class SqlStore:
+    """The default store. ``url`` is any SQLAlchemy URL with a migrations folder for its dialect."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url)
+            if self.engine.dialect.name == "sqlite":
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            self.migrate()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"无法打开数据库 {url}：{exc}。请检查数据目录的权限和磁盘空间。") from exc
+
+    def migrate(self) -> list[str]:
+        """Apply every numbered migration not yet applied; returns the names applied now."""
+        folder = resources.files("pipeline.store") / "migrations" / self.engine.dialect.name
+        scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+        with self.engine.begin() as conn:
+            conn.execute(text(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            ))
+            done = {r[0] for r in conn.execute(text("SELECT version FROM schema_migrations"))}
+        applied = []
+        for script in scripts:
+            version = int(script.name.split("_", 1)[0])
+            if version in done:
+                continue
+            sql = script.read_text(encoding="utf-8")
+            record = (f"INSERT INTO schema_migrations (version, name, applied_at)"
+                      f" VALUES ({version}, '{script.name}', '{now_iso()}');")
+            raw = self.engine.raw_connection()
+            try:
+                # executescript runs DDL with triggers whole; BEGIN/COMMIT makes each migration atomic.
+                raw.driver_connection.executescript(f"BEGIN;\n{sql}\n{record}\nCOMMIT;")  # type: ignore[union-attr]
+            finally:
+                raw.close()
+            applied.append(script.name)
+        return applied
+
+    @contextmanager
+    def begin(self) -> Iterator[SqlTx]:
+        try:
+            with self.engine.begin() as conn:
+                yield SqlTx(conn)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"写入数据库失败：{exc}。请检查数据目录的权限和磁盘空间后重试。") from exc
+
+    def _rows(self, sql: str, **params: Any) -> list[Any]:
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(text(sql), params))
+        except SQLAlchemyError as exc:
+            raise StoreError(f"读取数据库失败：{exc}。") from exc
+
+    def files_with_sha(self, sha256: str) -> list[FileRow]:
+        return [_file_row(r) for r in self._rows("SELECT * FROM files WHERE sha256=:s ORDER BY id", s=sha256)]
+
+    def unfinished_files(self) -> list[FileRow]:
+        return [_file_row(r) for r in self._rows(
+            "SELECT * FROM files WHERE status=:s ORDER BY id", s=FileStatus.processing.value)]
+
+    def get_file(self, file_id: int) -> FileRow | None:
+        rows = self._rows("SELECT * FROM files WHERE id=:id", id=file_id)
+        return _file_row(rows[0]) if rows else None
+
+    def list_files(self) -> list[FileRow]:
+        return [_file_row(r) for r in self._rows("SELECT * FROM files ORDER BY id")]
+
+    def get_case(self, case_id: str) -> CaseRow | None:
+        rows = self._rows("SELECT * FROM cases WHERE id=:id", id=case_id)
+        return _case_row(rows[0]) if rows else None
+
+    def find_case(self, unit_key: str, check_date: str | None) -> CaseRow | None:
+        rows = self._rows(
+            "SELECT * FROM cases WHERE unit_key=:k AND (check_date=:d OR check_date IS NULL) ORDER BY id",
+            k=unit_key, d=check_date)
+        return _case_row(rows[0]) if rows else None
+
+    def list_cases(self) -> list[CaseRow]:
+        return [_case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
+
+    def findings_for_file(self, file_id: int) -> list[FindingRow]:
+        return [FindingRow(r.code, r.severity, r.field, r.message)
+                for r in self._rows("SELECT * FROM findings WHERE file_id=:f ORDER BY id", f=file_id)]
+
+    def outputs_for_file(self, file_id: int) -> list[OutputRow]:
+        return [OutputRow(r.case_id, r.file_id, r.kind, r.path, r.sha256)
+                for r in self._rows("SELECT * FROM outputs WHERE file_id=:f ORDER BY id", f=file_id)]
+
+    def outputs_for_case(self, case_id: str) -> list[OutputRow]:
+        return [OutputRow(r.case_id, r.file_id, r.kind, r.path, r.sha256)
+                for r in self._rows("SELECT * FROM outputs WHERE case_id=:c ORDER BY id", c=case_id)]
+
+    def events(self, entity: str | None = None, entity_id: str | None = None) -> Iterator[EventRow]:
+        sql = "SELECT * FROM events"
+        params: dict[str, Any] = {}
+        if entity is not None:
+            sql += " WHERE entity=:e" + (" AND entity_id=:i" if entity_id is not None else "")
+            params = {"e": entity, "i": entity_id}
+        for r in self._rows(sql + " ORDER BY id", **params):
+            yield EventRow(r.id, r.at, r.actor, r.entity, r.entity_id, r.action, _unjson(r.detail))
+
+    def list_rows(self, kind: str) -> list[dict[str, Any]]:
+        """Rows of the newest imported version of a list (empty when never imported)."""
+        rows = self._rows(
+            "SELECT data FROM list_rows WHERE version_id ="
+            " (SELECT MAX(id) FROM list_versions WHERE kind=:k) ORDER BY row_no", k=kind)
+        return [json.loads(r.data) for r in rows]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

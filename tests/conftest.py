@@ -1,0 +1,88 @@
+"""Shared fixtures: a throw-away workspace (inbox, outbox, data) and sample documents (fixed seed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.demo import write_check_table, write_tasks_sheet, write_units_sheet
+from pipeline.process import LISTS_FOLDER
+from pipeline.samples import Company, check_table_fields, make_companies, make_inspectors
+from pipeline.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def rng() -> random.Random:
+    return random.Random(4242)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    s = load_settings(env={}, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", data_dir=tmp_path / "var",
+                      settle_seconds=0.1, poll_seconds=0.2)
+    s.inbox.mkdir()
+    return s
+
+
+class Samples:
+    """Builds sample inputs in a workspace's inbox."""
+
+    def __init__(self, settings: Settings, rng: random.Random) -> None:
+        self.settings = settings
+        self.rng = rng
+        self.companies = make_companies(rng, 6)
+        self.people = make_inspectors(rng, 4)
+
+    def fields(self, company: Company | None = None, inspectors: int = 2, **overrides: Any) -> dict[str, Any]:
+        company = company or self.companies[0]
+        fields = check_table_fields(self.rng, company, self.people[:inspectors], dt.datetime(2026, 11, 9, 9, 30))
+        fields.update(overrides)
+        return fields
+
+    def check_table(self, name: str, folder: Path | None = None, **kwargs: Any) -> Path:
+        path = (folder or self.settings.inbox) / name
+        write_check_table(path, self.fields(**kwargs), self.settings)
+        return path
+
+    def lists(self, companies: list[Company] | None = None, folder: Path | None = None) -> tuple[Path, Path]:
+        companies = self.companies if companies is None else companies
+        target = (folder or self.settings.inbox) / LISTS_FOLDER
+        target.mkdir(parents=True, exist_ok=True)
+        units, tasks = target / "检查对象名录库.xlsx", target / "抽查任务.xlsx"
+        write_units_sheet(units, companies)
+        write_tasks_sheet(tasks, companies, "民用爆炸物品销售的安全生产监督管理")
+        return units, tasks
+
+
+@pytest.fixture
+def samples(settings: Settings, rng: random.Random) -> Samples:
+    return Samples(settings, rng)
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHUANGSUI_")}
+    env.update({"SHUANGSUI_INBOX": str(settings.inbox), "SHUANGSUI_OUTBOX": str(settings.outbox),
+                "SHUANGSUI_DATA_DIR": str(settings.data_dir), "SHUANGSUI_SETTLE_SECONDS": "0.1",
+                "SHUANGSUI_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT)})
+    return env
+
+
+def run_cli(settings: Settings, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=cli_env(settings),
+                          cwd=settings.data_dir.parent, capture_output=True, text=True, timeout=timeout)
+
+
+def process_json(settings: Settings) -> list[dict[str, Any]]:
+    proc = run_cli(settings, "process", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)["files"]

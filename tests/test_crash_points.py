@@ -1,0 +1,63 @@
+"""Crashes at the two dangerous points of ``commit``, injected in-process: the rerun recovers."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline import process
+from pipeline.codes import FileStatus
+from pipeline.process import open_context, process_inbox
+from pipeline.settings import Settings
+from tests.conftest import Samples
+
+
+class Crash(Exception):
+    pass
+
+
+def test_crash_after_outputs_before_record_resumes_the_same_file(
+        settings: Settings, samples: Samples, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples.lists()
+    path = samples.check_table("检查表.docx")
+    ctx = open_context(settings)
+    process_inbox(ctx, paths=sorted((settings.inbox / "名录库").iterdir()))
+
+    def broken_add_output(self: object, row: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr("pipeline.store.sql.SqlTx.add_output", broken_add_output)
+    with pytest.raises(Crash):
+        process.process_file(path, ctx)
+    assert path.exists()
+    assert [f.status for f in ctx.store.list_files() if f.original_name == "检查表.docx"] == [FileStatus.processing]
+    monkeypatch.undo()
+
+    [outcome] = process_inbox(ctx)
+    assert outcome.status is FileStatus.accepted
+    rows = [f for f in ctx.store.list_files() if f.original_name == "检查表.docx"]
+    assert [r.status for r in rows] == [FileStatus.accepted]
+    assert len(list((settings.outbox / "公示表").iterdir())) == 1
+    assert not path.exists()
+
+
+def test_crash_after_record_before_inbox_removal_is_not_a_duplicate(
+        settings: Settings, samples: Samples, monkeypatch: pytest.MonkeyPatch) -> None:
+    samples.lists()
+    path = samples.check_table("检查表.docx")
+    ctx = open_context(settings)
+    process_inbox(ctx, paths=sorted((settings.inbox / "名录库").iterdir()))
+
+    def broken_remove(p: object) -> None:
+        raise Crash
+
+    monkeypatch.setattr(process, "_remove_from_inbox", broken_remove)
+    with pytest.raises(Crash):
+        process_inbox(ctx)
+    assert path.exists()
+    monkeypatch.undo()
+
+    [outcome] = process_inbox(ctx)
+    assert outcome.status is FileStatus.accepted
+    assert outcome.outputs
+    assert [r.status for r in ctx.store.list_files() if r.original_name == "检查表.docx"] == [FileStatus.accepted]
+    assert not path.exists()

@@ -1,0 +1,58 @@
+"""Which inbox files are taken, and when: lock files ignored, half-written files wait."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipeline.intake import SettleTracker, is_ignored, scan_inbox, settled
+
+
+def test_office_lock_and_os_files_are_ignored() -> None:
+    for name in ("~$检查表.docx", ".~lock.检查表.docx#", "a.tmp", "Thumbs.db", ".DS_Store", "desktop.ini",
+                 "DESKTOP.INI", ".gitkeep"):
+        assert is_ignored(Path(name)), name
+    for name in ("检查表.docx", "抽查任务.xlsx", "扫描件.pdf"):
+        assert not is_ignored(Path(name)), name
+
+
+def test_scan_walks_subfolders_but_not_hidden_ones(tmp_path: Path) -> None:
+    (tmp_path / "名录库").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "名录库" / "抽查任务.xlsx").write_bytes(b"x")
+    (tmp_path / ".hidden" / "a.docx").write_bytes(b"x")
+    (tmp_path / "~$a.docx").write_bytes(b"x")
+    candidates, ignored = scan_inbox(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in candidates] == ["名录库/抽查任务.xlsx"]
+    assert [p.name for p in ignored] == ["~$a.docx"]
+
+
+def test_tracker_waits_for_an_unchanged_size_and_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "a.docx"
+    path.write_bytes(b"half")
+    tracker = SettleTracker(settle=2.0)
+    assert tracker.ready([path], now=0.0) == []
+    assert tracker.ready([path], now=1.0) == []
+    path.write_bytes(b"half and more")
+    assert tracker.ready([path], now=2.5) == []  # changed: the clock starts again
+    assert tracker.ready([path], now=4.0) == []
+    assert tracker.ready([path], now=4.6) == [path]
+
+
+def test_tracker_does_not_trust_an_old_mtime(tmp_path: Path) -> None:
+    path = tmp_path / "copied.docx"
+    path.write_bytes(b"x" * 10)
+    os.utime(path, (1_000_000, 1_000_000))  # a copy keeps the source's old mtime
+    tracker = SettleTracker(settle=2.0)
+    assert tracker.ready([path], now=0.0) == []
+
+
+def test_one_pass_skips_a_file_still_growing(tmp_path: Path) -> None:
+    steady, growing = tmp_path / "steady.docx", tmp_path / "growing.docx"
+    steady.write_bytes(b"x")
+    growing.write_bytes(b"x")
+    import threading
+
+    threading.Timer(0.1, lambda: growing.write_bytes(b"xx")).start()
+    ready, busy = settled([steady, growing], settle=0.4)
+    assert ready == [steady] and busy == [growing]
