@@ -10,13 +10,14 @@ from typing import Any
 import docx
 import pytest
 from docx.oxml import parse_xml
-from docx.oxml.ns import nsdecls, qn
+from docx.oxml.ns import nsdecls
 from docx.table import Table, _Cell
 
 from pipeline.errors import InputFileError
 from pipeline.extract import extract_file
 from pipeline.extract.docx_check_table import NOT_CHECK_TABLE, DocxCheckTableExtractor
 from pipeline.models import CHECK_TABLE_FIELDS
+from pipeline.render import render_check_table
 
 TWO = (
     ("1.张三", "科长", "37060020190001", "13805351234"),
@@ -219,7 +220,13 @@ def test_six_inspectors_in_form_order(tmp_path: Path) -> None:
 
 
 def test_labels_with_spaces_and_line_breaks(tmp_path: Path) -> None:
-    form = Form(labels={"inspected_unit": "被 抽 查 单 位", "inspectors": "抽查执法\n人员", "period": "抽查\u3000时间："})
+    form = Form(
+        labels={
+            "inspected_unit": "被 抽 查 单 位",
+            "inspectors": "抽查执法\n人员",
+            "period": "抽查\u3000时间：",
+        }
+    )
     result = extract(build(tmp_path / "a.docx", form))
     assert result.fields == expected()
     assert result.provenance["inspected_unit"].confidence == 1.0
@@ -450,7 +457,9 @@ def test_value_in_the_row_below_a_full_width_label(tmp_path: Path) -> None:
 
 def test_multiline_inspector_cells(tmp_path: Path) -> None:
     form = Form(
-        inspectors=(("1.张三\n2.李四", "科长\n科员", "37060020190001\n37060020190002", "13805351234\n0535-6789012"),),
+        inspectors=(
+            ("1.张三\n2.李四", "科长\n科员", "37060020190001\n37060020190002", "13805351234\n0535-6789012"),
+        ),
         blank_rows=(),
     )
     assert extract(build(tmp_path / "a.docx", form)).fields == expected()
@@ -518,3 +527,39 @@ def test_extract_file_dispatches_docx(tmp_path: Path) -> None:
     assert result.case_ref is None
     assert result.provenance["basis"].file == "原始文件名.docx"
 
+
+# --- the project's own template (templates/随机抽查事项检查表.docx via pipeline.render) ---------
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@pytest.mark.parametrize("inspectors", [2, 6])
+def test_rendered_template_round_trip(tmp_path: Path, inspectors: int) -> None:
+    names = ("张三", "李四", "王五", "赵六", "孙七", "周八")
+    people = [
+        {"name": name, "title": title, "licence_no": licence, "phone": phone}
+        for name, (_, title, licence, phone) in zip(names, SIX, strict=True)
+    ][:inspectors]
+    fields = expected(inspectors=people, methods=["书面检查", "现场检查"])
+    out = tmp_path / "rendered.docx"
+    render_check_table(
+        fields,
+        out,
+        template_dir=TEMPLATES,
+        bureau="烟台市工业和信息化局",
+        case_id="SS-2026-00042",
+        dept_opinion="同意。",
+        authority_opinion="同意开展抽查。",
+    )
+    result = extract_file(out)
+    assert result.fields == fields
+    assert result.warnings == ()
+    assert result.case_ref == "SS-2026-00042"
+
+
+def test_rendered_blank_template(tmp_path: Path) -> None:
+    out = tmp_path / "blank.docx"
+    render_check_table({}, out, template_dir=TEMPLATES, bureau="烟台市工业和信息化局", case_id=None)
+    result = extract_file(out)
+    assert result.fields == dict.fromkeys(CHECK_TABLE_FIELDS) | {"inspectors": []}
+    assert result.warnings == ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import docx
@@ -68,7 +69,9 @@ def test_xlsx(tmp_path: Path) -> None:
 
 def test_odf(tmp_path: Path) -> None:
     assert detect_kind(make_odf(tmp_path / "a.odt", "application/vnd.oasis.opendocument.text")) == "odt"
-    assert detect_kind(make_odf(tmp_path / "a.ods", "application/vnd.oasis.opendocument.spreadsheet")) == "ods"
+    assert (
+        detect_kind(make_odf(tmp_path / "a.ods", "application/vnd.oasis.opendocument.spreadsheet")) == "ods"
+    )
 
 
 def test_other_zip_and_broken_zip(tmp_path: Path) -> None:
@@ -82,7 +85,10 @@ def test_other_zip_and_broken_zip(tmp_path: Path) -> None:
 
 def test_pdf(tmp_path: Path) -> None:
     assert detect_kind(make_pdf(tmp_path / "a.pdf")) == "pdf"
-    assert detect_kind(write(tmp_path / "junk.pdf", b"\r\n" * 10 + make_pdf(tmp_path / "b.pdf").read_bytes())) == "pdf"
+    assert (
+        detect_kind(write(tmp_path / "junk.pdf", b"\r\n" * 10 + make_pdf(tmp_path / "b.pdf").read_bytes()))
+        == "pdf"
+    )
 
 
 def test_ole2_and_encrypted_ooxml(tmp_path: Path) -> None:
@@ -119,7 +125,9 @@ def test_images(tmp_path: Path, fmt: str) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
 def test_docx_that_is_really_text(tmp_path: Path, encoding: str) -> None:
-    path = write(tmp_path / "检查表.docx", "被抽查单位：烟台某某有限公司\n抽查时间：2026年3月5日\n".encode(encoding))
+    path = write(
+        tmp_path / "检查表.docx", "被抽查单位：烟台某某有限公司\n抽查时间：2026年3月5日\n".encode(encoding)
+    )
     assert detect_kind(path) == "text"
 
 
@@ -165,9 +173,9 @@ def test_registry_has_docx_extractor() -> None:
         (lambda p: make_image(p, "PNG"), "FILE_UNSUPPORTED", "暂不支持此格式（图片），请另存为 .docx。"),
     ],
 )
-def test_refusals(tmp_path: Path, maker: object, code: str, message: str) -> None:
+def test_refusals(tmp_path: Path, maker: Callable[[Path], Path], code: str, message: str) -> None:
     path = tmp_path / "检查表.docx"
-    maker(path)  # type: ignore[operator]
+    maker(path)
     with pytest.raises(InputFileError) as info:
         extract_file(path)
     assert info.value.code == code

@@ -51,9 +51,7 @@ CLEAN = 1.0  # the label printed on the form
 FUZZY = 0.7  # a near label, a value written in the label cell, a value in the row below
 WARNED = 0.5  # a warning was raised about the field
 
-NOT_CHECK_TABLE = (
-    "未在文件中找到随机抽查事项检查表（缺少“被抽查单位”等栏目）。请使用局统一的检查表模板填写。"
-)
+NOT_CHECK_TABLE = "未在文件中找到随机抽查事项检查表（缺少“被抽查单位”等栏目）。请使用局统一的检查表模板填写。"
 _PERIOD_EXAMPLE = "2026年3月5日9时30分至11时00分"
 _DATE_EXAMPLE = "2026年3月5日"
 
@@ -105,6 +103,8 @@ _INSPECTOR_HEADINGS: dict[str, str] = {
     label_key(k): v
     for k, v in {
         "姓名": "name",
+        "执法人员姓名": "name",
+        "检查人员姓名": "name",
         "职务": "title",
         "职称": "title",
         "职务职称": "title",
@@ -326,7 +326,7 @@ def _match_label(text: str) -> _LabelMatch | None:
     if colon:
         found = _lookup(text[: colon.start()])
         if found:
-            rest = text[colon.end():]
+            rest = text[colon.end() :]
             if clean_text(rest):
                 return _LabelMatch(found[0], found[1] == CLEAN, rest)
             return _LabelMatch(found[0], found[1] == CLEAN)
@@ -494,7 +494,9 @@ class _Walk:
             return headings
         return None
 
-    def read_inspectors(self, number: int, rows: list[list[_Cell]], r: int, headings: dict[str, _Cell]) -> int:
+    def read_inspectors(
+        self, number: int, rows: list[list[_Cell]], r: int, headings: dict[str, _Cell]
+    ) -> int:
         """Read the inspector rows under the heading row ``r``; return the row after them."""
         heading_row = rows[r]
         heading_tcs = {c.tc for c in heading_row}
@@ -548,8 +550,10 @@ class _Walk:
         lines = {attr: clean_text(text, multiline=True).split("\n") for attr, text in values.items()}
         count = len(lines.get("name", []))
         if count > 1 and all(len(v) in (count, 1) for v in lines.values()):
-            rows = [{a: (v[i] if len(v) == count else (v[0] if i == 0 else "")) for a, v in lines.items()}
-                    for i in range(count)]
+            rows = [
+                {a: (v[i] if len(v) == count else (v[0] if i == 0 else "")) for a, v in lines.items()}
+                for i in range(count)
+            ]
         else:
             rows = [{a: " ".join(v) for a, v in lines.items()}]
         for row in rows:

@@ -17,9 +17,7 @@ from .sniff import detect_kind
 
 __all__ = ["extract_file", "get_extractor", "register", "supported_kinds"]
 
-_BUILTIN: tuple[Extractor, ...] = (
-    DocxCheckTableExtractor(),
-)
+_BUILTIN: tuple[Extractor, ...] = (DocxCheckTableExtractor(),)
 
 _REGISTRY: dict[str, Extractor] = {}
 

@@ -111,10 +111,13 @@ def _contains(path: Path, needle: bytes) -> bool:
 
 
 def _decode_head(head: bytes) -> str:
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         if head.startswith(bom):
-            return head[len(bom):].decode(encoding, errors="ignore")
+            return head[len(bom) :].decode(encoding, errors="ignore")
     return head.decode("utf-8", errors="ignore")
 
 
@@ -132,7 +135,7 @@ def _is_text(path: Path) -> bool:
         return False
     final = len(chunk) < _TEXT_BYTES
     if chunk.startswith(codecs.BOM_UTF8):
-        chunk = chunk[len(codecs.BOM_UTF8):]
+        chunk = chunk[len(codecs.BOM_UTF8) :]
     for encoding in ("utf-8", "gb18030"):
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(chunk, final=final)
