@@ -84,6 +84,7 @@ class FindingCode(StrEnum):
     task_missing = "TASK_MISSING"
     extraction_warning = "EXTRACTION_WARNING"
     result_undecided = "RESULT_UNDECIDED"
+    scan_pending = "SCAN_PENDING"
     case_ref_unknown = "CASE_REF_UNKNOWN"
     list_header_missing = "LIST_HEADER_MISSING"
     list_column_missing = "LIST_COLUMN_MISSING"
@@ -109,6 +110,7 @@ _FINDING_LABELS = {
     FindingCode.task_missing: "缺少抽查任务",
     FindingCode.extraction_warning: "识别提示",
     FindingCode.result_undecided: "检查结果需人工确认",
+    FindingCode.scan_pending: "扫描件待匹配",
     FindingCode.case_ref_unknown: "案卷编号不存在",
     FindingCode.list_header_missing: "名录缺少表头",
     FindingCode.list_column_missing: "名录缺少必需的列",

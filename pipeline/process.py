@@ -142,8 +142,14 @@ def plan_list_import(received: Received) -> Plan:
     return Plan(status=FileStatus.accepted, form=f"list:{imported.kind.kind}", list_import=imported)
 
 
-def plan_check_table(received: Received, job: Path, ctx: Context) -> Plan:
+def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
     extraction = extract_file(received.stored, display_name=received.name)
+    if extraction.form == "site_record":
+        return plan_site_record(extraction, ctx)
+    return plan_check_table(received, extraction, job, ctx)
+
+
+def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     findings = checks.check_record(extraction)
     if checks.has_errors(findings):
         return plan_rejection(received, job, findings, extraction)
@@ -162,6 +168,27 @@ def plan_check_table(received: Received, job: Path, ctx: Context) -> Plan:
         case_is_new=is_new, case_status=CaseStatus.incomplete if pub_findings else CaseStatus.publishable,
         outputs=outputs,
     )
+
+
+def plan_site_record(extraction: Extraction, ctx: Context) -> Plan:
+    """A 现场检查笔录 joins the case of its unit and date (a new case waits for its check table)."""
+    if not extraction.fields.get("inspected_unit"):
+        raise InputFileError("现场检查笔录未填写“被检查单位”。请补填后重新放入。", field="inspected_unit",
+                             code=FindingCode.field_missing.value)
+    case_id, is_new, findings = resolve_case(extraction, ctx)
+    findings += [checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings]
+    return Plan(status=FileStatus.accepted, findings=tuple(findings), form=extraction.form,
+                extraction=extraction, case_id=case_id, case_is_new=is_new,
+                case_status=CaseStatus.received if is_new else None)
+
+
+def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Plan:
+    """An image-only file is kept (never returned): it waits to be matched with its case."""
+    finding = checks.warning(FindingCode.scan_pending, "file", exc.message)
+    note = job / "scan.txt"
+    note.write_text(notes.scan_note(received.name, received.received_at, finding), encoding="utf-8")
+    return Plan(status=FileStatus.waiting, findings=(finding,), form="scan",
+                outputs=(Output(note, f"{WAITING}/{received.name}.说明.txt", "scan_note", unique=True),))
 
 
 def plan_rejection(received: Received, job: Path, findings: list[Finding],
@@ -254,16 +281,19 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
         published.append(OutputRow(plan.case_id, received.file_id, out.kind,
                                    dest.relative_to(outbox).as_posix(), sha))
     with ctx.store.begin() as tx:
-        if plan.case_id and plan.extraction and plan.case_status:
+        if plan.case_id and plan.extraction:
             fields = plan.extraction.fields
             unit = fields.get("inspected_unit")
-            args = dict(unit_name=unit, unit_key=company_key(unit or ""),
-                        check_date=(fields.get("check_start") or "")[:10] or None,
-                        status=plan.case_status, record=fields)
+            # Only a check table defines the case's record; other forms join the case.
+            record = fields if plan.extraction.form == "check_table" else None
+            check_date = (fields.get("check_start") or "")[:10] or None
             if plan.case_is_new:
-                tx.create_case(plan.case_id, **args)  # type: ignore[arg-type]
-            else:
-                tx.update_case(plan.case_id, **args)  # type: ignore[arg-type]
+                tx.create_case(plan.case_id, unit_name=unit, unit_key=company_key(unit or ""),
+                               check_date=check_date, status=plan.case_status or CaseStatus.received,
+                               record=record)
+            elif record is not None:
+                tx.update_case(plan.case_id, unit_name=unit, unit_key=company_key(unit or ""),
+                               check_date=check_date, status=plan.case_status, record=record)
             tx.log("case", plan.case_id, "file_attached", {"file": received.file_id, "name": received.name})
         if plan.extraction:
             tx.add_fields(received.file_id, plan.case_id, [
@@ -305,8 +335,10 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             if received.rel.split("/")[0] == LISTS_FOLDER:
                 plan = plan_list_import(received)
             else:
-                plan = plan_check_table(received, job, ctx)
+                plan = plan_document(received, job, ctx)
         except InputFileError as exc:
+            if exc.code == FindingCode.scan_pending.value:
+                return commit(received, plan_scan_pending(received, job, exc), ctx)
             finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
                                    else FindingCode.file_unreadable, exc.field, exc.message)
             plan = plan_rejection(received, job, [finding])

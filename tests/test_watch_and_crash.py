@@ -122,3 +122,27 @@ def test_killed_batch_leaves_each_file_processed_once_or_in_inbox(
     per_sha = Counter(r.sha256 for r in rows if r.status is not FileStatus.duplicate)
     assert all(per_sha[sha] == 1 for sha in expected.values())
     assert not any(r.status in (FileStatus.duplicate, FileStatus.processing) for r in rows)
+
+
+def test_polling_mode_picks_up_a_file_dropped_while_watching(settings: Settings, samples: Samples) -> None:
+    """Network shares send no file events: the polling observer and the rescan still find the file."""
+    import threading
+
+    from pipeline.process import open_context
+    from pipeline.watch import watch
+
+    samples.lists()
+    ctx = open_context(settings.replace(watch_mode="polling"))
+    stop = threading.Event()
+    seen: list[str] = []
+    thread = threading.Thread(target=watch, args=(ctx,), kwargs={"stop": stop, "on_outcome": lambda o: seen.append(o.status)})
+    thread.start()
+    try:
+        wait_for(lambda: len(seen) == 2)  # the two lists present at start
+        samples.check_table("检查表.docx")
+        wait_for(lambda: len(public_forms(settings)) == 1)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert seen == [FileStatus.accepted] * 3
