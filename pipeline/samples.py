@@ -115,7 +115,7 @@ def check_table_fields(rng: random.Random, company: Company, inspectors: list[Pe
         "inspected_unit": company.name,
         "basis": basis,
         "scope": f"{item}：相关制度、台账及现场管理情况",
-        "methods": ["现场检查", "书面检查"] if rng.random() < 0.5 else ["现场检查"],
+        "methods": ["书面检查", "现场检查"] if rng.random() < 0.5 else ["现场检查"],  # form order (第九条)
         "inspectors": [p.as_inspector() for p in inspectors],
         "situation": situation,
         "check_start": start.strftime("%Y-%m-%dT%H:%M"),
@@ -126,4 +126,39 @@ def check_table_fields(rng: random.Random, company: Company, inspectors: list[Pe
         "authority_opinion_date": day(-4),
         "leader_confirmation_date": day(2),
         "authority_seal_date": day(2),
+    }
+
+
+SITE_SITUATIONS = (
+    "检查人员出示执法证件，说明来意。经现场查看，企业相关管理制度已上墙，台账记录完整，未发现问题。",
+    "检查人员出示执法证件，说明来意。现场查看仓储区，发现部分出入库登记缺失，已当场指出并要求整改。",
+    "检查人员出示执法证件，说明来意。查阅资料并现场核实，企业各项管理制度落实到位。",
+)
+REFUSAL_REASONS = (
+    "被检查单位负责人拒绝签字，亦未盖章。",
+    "法定代表人不在现场，现场人员称无权签字。",
+)
+
+
+def site_record_fields(rng: random.Random, company: Company, inspectors: list[Person], start: dt.datetime,
+                       refused: bool = False) -> dict[str, Any]:
+    """The fields of a filled 现场检查笔录 (第十条), in the extraction contract's shape.
+
+    With ``refused`` the party did not sign or seal: the reason is noted and a witness signed.
+    """
+    end = start + dt.timedelta(minutes=rng.choice((60, 75, 90, 120)))
+    day = start.date().isoformat()
+    return {
+        "check_start": start.strftime("%Y-%m-%dT%H:%M"),
+        "check_end": end.strftime("%Y-%m-%dT%H:%M"),
+        "place": company.address,
+        "inspected_unit": company.name,
+        "legal_rep": company.legal_rep,
+        "inspectors": [{"name": p.name, "licence_no": p.licence_no} for p in inspectors],
+        "situation": rng.choice(SITE_SITUATIONS),
+        "party_signed": not refused,
+        "party_sign_date": None if refused else day,
+        "refusal_reason": rng.choice(REFUSAL_REASONS) if refused else None,
+        "witness": person_name(rng) if refused else None,
+        "inspector_sign_date": day,
     }
