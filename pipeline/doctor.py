@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from pipeline.convert import LibreOfficeMissing, find_soffice
 from pipeline.settings import Settings
 
 TEMPLATES = ("随机抽查事项检查表.docx", "公示表.docx")
@@ -20,15 +21,13 @@ class Check:
 
 
 def _libreoffice(settings: Settings) -> Check:
-    exe = shutil.which(settings.soffice)
+    exe = find_soffice(settings.soffice)
     if not exe:
-        return Check("LibreOffice", False,
-                     f"找不到 {settings.soffice}。PDF 转换和旧格式（.doc/.xls/.wps/.et）需要它："
-                     "sudo apt-get install libreoffice-writer-nogui libreoffice-calc-nogui")
+        return Check("LibreOffice", False, LibreOfficeMissing(settings.soffice).message)
     try:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Check("LibreOffice", False, f"{exe} 无法运行：{exc}")
+        return Check("LibreOffice", False, f"{exe} 无法运行：{exc}。请重新安装 LibreOffice，或在设置项 soffice 中改正路径。")
     return Check("LibreOffice", True, version or exe)
 
 

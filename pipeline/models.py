@@ -50,6 +50,43 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+# Field keys of the 现场检查笔录 (细则 第十条, ``"form": "site_record"``), in form order.
+# ``inspectors`` is a list of ``{name, licence_no}``; ``party_signed`` is True when the party's
+# signature box holds a name or 已签字/已盖章 text, False when it is empty (or says the party refused),
+# None when the form has no such box; dates are ``YYYY-MM-DD``, check_start/check_end ``YYYY-MM-DDTHH:MM``.
+SITE_RECORD_FIELDS: tuple[str, ...] = (
+    "check_start",
+    "check_end",
+    "place",
+    "inspected_unit",
+    "legal_rep",
+    "inspectors",
+    "situation",
+    "party_signed",
+    "party_sign_date",
+    "refusal_reason",
+    "witness",
+    "inspector_sign_date",
+)
+
+# Chinese labels of the 现场检查笔录's fields, as printed on the form (keys shared with the check
+# table, such as inspected_unit, keep their FIELD_LABELS wording there).
+SITE_RECORD_LABELS: dict[str, str] = {
+    "check_start": "检查时间（开始）",
+    "check_end": "检查时间（结束）",
+    "place": "检查地点",
+    "inspected_unit": "被检查单位",
+    "legal_rep": "法定代表人或负责人",
+    "inspectors": "检查人员及执法证号",
+    "situation": "检查情况",
+    "party_signed": "当事人签字（盖章）",
+    "party_sign_date": "当事人签字（盖章）日期",
+    "refusal_reason": "未签字（盖章）原因",
+    "witness": "见证人签字",
+    "inspector_sign_date": "检查人员签字日期",
+}
+
+
 @dataclass(frozen=True)
 class Provenance:
     """Where a value was read: the file, and a location such as ``table 1 row 3 col 2``."""

@@ -6,8 +6,8 @@ company name such as ``A&B<科技>`` cannot break the document's XML) and carrie
 forms' Chinese dates: ``cn_date`` and ``cn_period``. Every Jinja error becomes
 ``pipeline.errors.TemplateError`` with a Chinese message naming the template and the variable.
 
-The check table carries a QR code on each page (``qr_payload``) so that a scanned, hand-signed copy
-can be matched back to its case.
+The check table and the 现场检查笔录 carry a QR code on each page (``qr_payload``) so that a scanned,
+hand-signed copy can be matched back to its case.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from pipeline.errors import OutputError, TemplateError
 
 CHECK_TABLE_TEMPLATE = "随机抽查事项检查表.docx"
 PUBLIC_FORM_TEMPLATE = "公示表.docx"
+SITE_RECORD_TEMPLATE = "现场检查笔录.docx"
 CHECK_TABLE_FORM = "check_table"
+SITE_RECORD_FORM = "site_record"
 
 # The four ways of checking of 第九条, in the order they are printed on the form.
 CHECK_METHODS: tuple[str, ...] = ("书面检查", "现场检查", "网络监测", "检验检测")
@@ -40,6 +42,8 @@ CHECKED = "☑"
 UNCHECKED = "☐"
 # The seed's form prints three numbered inspector rows (1. 2. ……); never print fewer.
 MIN_INSPECTOR_ROWS = 3
+# The 现场检查笔录 prints a line for each of the two inspectors 第十条 requires at least.
+MIN_SITE_INSPECTOR_LINES = 2
 
 _BLANK = "　　"  # two ideographic spaces: room to write a number by hand
 BLANK_DATE = f"{_BLANK}年{_BLANK}月{_BLANK}日"
@@ -313,6 +317,43 @@ def check_table_context(
     return context
 
 
+def inspectors_text(inspectors: Sequence[Any] | None) -> str:
+    """The 现场检查笔录's inspector lines: ``张三（执法证号：37060120190001）``, one per inspector.
+
+    Fewer than two inspectors are padded with blank lines (``　　　　（执法证号：　　　　　　　　）``)
+    for hand filling.
+    """
+    lines = []
+    for value in inspectors or ():
+        inspector = _inspector(value)
+        name = inspector["name"] or _BLANK * 2
+        licence = inspector["licence_no"] or _BLANK * 4
+        lines.append(f"{name}（执法证号：{licence}）")
+    lines += [f"{_BLANK * 2}（执法证号：{_BLANK * 4}）"] * (MIN_SITE_INSPECTOR_LINES - len(lines))
+    return "\n".join(lines)
+
+
+def site_record_context(fields: Mapping[str, Any], *, bureau: str, case_id: str | None) -> dict[str, Any]:
+    """The context of the 现场检查笔录 template from extraction-style ``fields``.
+
+    ``fields`` uses the keys of ``pipeline.models.SITE_RECORD_FIELDS`` (missing keys count as None).
+    ``party_signed`` prints 已签字 in the party's signature box; dates and times are passed through for
+    the template's ``cn_date``/``cn_period`` filters (None prints a blank date for hand filling).
+    """
+    context: dict[str, Any] = {
+        "bureau": _text(bureau),
+        "case_id": _text(case_id),
+        "qr_p1": QrImage(qr_payload(case_id, SITE_RECORD_FORM, 1)) if case_id else "",
+        "inspectors_text": inspectors_text(fields.get("inspectors")),
+        "party_signed": bool(fields.get("party_signed")),
+    }
+    for key in ("place", "inspected_unit", "legal_rep", "situation", "refusal_reason", "witness"):
+        context[key] = _text(fields.get(key))
+    for key in ("check_start", "check_end", "party_sign_date", "inspector_sign_date"):
+        context[key] = fields.get(key) or None
+    return context
+
+
 def public_form_context(
     *,
     unit_name: str | None,
@@ -355,3 +396,11 @@ def render_check_table(
 def render_public_form(context: dict[str, Any], out_path: Path, *, template_dir: Path) -> None:
     """Render a “双随机、一公开”检查结果公示表 from ``public_form_context(...)`` into ``out_path``."""
     prepared_template(template_dir / PUBLIC_FORM_TEMPLATE).render(context, out_path)
+
+
+def render_site_record(
+    fields: Mapping[str, Any], out_path: Path, *, template_dir: Path, bureau: str, case_id: str | None
+) -> None:
+    """Render a 现场检查笔录 for ``fields`` into ``out_path``."""
+    context = site_record_context(fields, bureau=bureau, case_id=case_id)
+    prepared_template(template_dir / SITE_RECORD_TEMPLATE).render(context, out_path)

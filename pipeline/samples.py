@@ -87,7 +87,7 @@ def make_companies(rng: random.Random, n: int) -> list[Company]:
         if name in seen:
             continue
         seen.add(name)
-        out.append(Company(name, make_uscc(rng), person_name(rng), f"山东省烟台市{rng.choice('芝罘莱山福山牟平')}区"
+        out.append(Company(name, make_uscc(rng), person_name(rng), f"山东省烟台市{rng.choice(('芝罘', '莱山', '福山', '牟平'))}区"
                            f"{rng.choice(('港城东', '长江', '迎春', '观海'))}路{rng.randrange(1, 300)}号", industry))
     return out
 

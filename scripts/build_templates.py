@@ -1,8 +1,10 @@
-"""Build the two docxtpl templates in ``templates/`` with python-docx, reproducibly.
+"""Build the docxtpl templates in ``templates/`` with python-docx, reproducibly.
 
 Run ``.venv/bin/python scripts/build_templates.py`` (or ``make templates``) after changing this file.
 The layouts follow the bureau's forms in the seed (细则 第十一条《随机抽查事项检查表》 and 第十三条
-《“双随机、一公开”检查结果公示表》); the labels keep the seed's wording exactly.
+《“双随机、一公开”检查结果公示表》); the labels keep the seed's wording exactly. The seed prints no
+form for the 现场检查笔录 of 第十条; its template holds what that article asks for (the inspectors and
+their certificates, the party's signature or seal, the reason when there is none, a witness).
 
 Every Jinja tag is written as one run so that Word never splits it across runs. The output is
 byte-for-byte reproducible: fixed core properties, and ``pipeline.ziputil.normalize_zip`` fixes the
@@ -30,6 +32,7 @@ from docx.shared import Cm, Length, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
+from pipeline.render import BLANK_DATE
 from pipeline.ziputil import normalize_zip
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +40,7 @@ DEFAULT_OUT_DIR = REPO_ROOT / "templates"
 
 CHECK_TABLE_NAME = "随机抽查事项检查表.docx"
 PUBLIC_FORM_NAME = "公示表.docx"
+SITE_RECORD_NAME = "现场检查笔录.docx"
 
 BODY_FONT = "宋体"  # body text of official forms
 TITLE_FONT = "黑体"  # present on every Chinese Windows; 方正小标宋 is not
@@ -393,11 +397,65 @@ def build_public_form(path: Path) -> None:
     doc.save(str(path))
 
 
+def build_site_record(path: Path) -> None:
+    """《现场检查笔录》 (细则 第十条): one page, one label | value table.
+
+    Labels longer than the label column are broken by hand (one paragraph each) where a reader
+    expects it, rather than wherever the column ends.
+    """
+    doc = _new_document("现场检查笔录")
+
+    _paragraph(doc, "{% if qr_p1 %}{{ qr_p1 }}{% endif %}", align=RIGHT)
+    _paragraph(doc, "{% if case_id %}编号：{{ case_id }}{% endif %}", align=RIGHT)
+    _title(doc, "{{ bureau }}现场检查笔录")
+
+    # label | value; the label column holds 未签字（盖章） (seven characters) on one line.
+    table = _table(doc, rows=10, widths=[Cm(3.5), Cm(12.5)])
+    rows: tuple[tuple[tuple[str, ...], list[Line], WD_CELL_VERTICAL_ALIGNMENT, float], ...] = (
+        (("检查时间",), [Line("{{ check_start|cn_period(check_end) }}")], V_CENTER, 1.0),
+        (("检查地点",), [Line("{{ place }}")], V_CENTER, 1.0),
+        (("被检查单位",), [Line("{{ inspected_unit }}")], V_CENTER, 1.0),
+        (("法定代表人", "或负责人"), [Line("{{ legal_rep }}")], V_CENTER, 1.1),
+        (("检查人员及", "执法证号"), [Line("{{ inspectors_text }}")], V_CENTER, 1.6),
+        (("检查情况",), [Line("{{ situation }}")], V_TOP, 5.6),
+        (
+            ("当事人签字", "（盖章）"),
+            [Line("{% if party_signed %}已签字{% endif %}"), Line("{{ party_sign_date|cn_date }}", RIGHT)],
+            V_BOTTOM,
+            2.6,
+        ),
+        (("未签字（盖章）", "原因"), [Line("{{ refusal_reason }}")], V_TOP, 1.5),
+        (("见证人签字",), [Line("{{ witness }}"), Line(BLANK_DATE, RIGHT)], V_BOTTOM, 1.6),
+        (("检查人员签字",), [Line(""), Line("{{ inspector_sign_date|cn_date }}", RIGHT)], V_BOTTOM, 2.0),
+    )
+    for row, (label, lines, v_align, height) in enumerate(rows):
+        cells = table.rows[row].cells
+        _fill(cells[0], [Line(part, CENTER) for part in label])
+        _fill(cells[1], lines, v_align=v_align)
+        _row_height(table, row, Cm(height))
+
+    note = _paragraph(
+        doc,
+        "注：本笔录应由被检查单位法定代表人、负责人或其指定人员签字或者盖章确认；无法取得签字或者盖章的，"
+        "检查人员应当注明原因，必要时可邀请相关人员签字见证。",
+    )
+    note.paragraph_format.space_before = Pt(6)
+    note.paragraph_format.left_indent = Pt(24)  # wrapped lines align under the text after “注：”
+    note.paragraph_format.first_line_indent = Pt(-24)
+
+    doc.save(str(path))
+
+
 def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
-    """Build both templates into ``out_dir`` and return their paths."""
+    """Build every template into ``out_dir`` and return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     built = []
-    for name, build in ((CHECK_TABLE_NAME, build_check_table), (PUBLIC_FORM_NAME, build_public_form)):
+    forms = (
+        (CHECK_TABLE_NAME, build_check_table),
+        (PUBLIC_FORM_NAME, build_public_form),
+        (SITE_RECORD_NAME, build_site_record),
+    )
+    for name, build in forms:
         path = out_dir / name
         build(path)
         normalize_zip(path)
@@ -406,7 +464,7 @@ def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="生成 templates/ 中的两个 docxtpl 模板。")
+    parser = argparse.ArgumentParser(description="生成 templates/ 中的 docxtpl 模板。")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="输出目录（默认 templates/）")
     args = parser.parse_args(argv)
     for path in build_templates(args.out_dir):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,8 @@ from pypdf import PdfWriter
 
 from pipeline.errors import InputFileError
 from pipeline.extract import KIND_LABELS, Extractor, detect_kind, extract_file, get_extractor
-from pipeline.extract.sniff import KINDS
+from pipeline.extract.grid import NOT_CHECK_TABLE
+from pipeline.extract.sniff import KINDS, ole2_flavour
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 
@@ -97,6 +99,33 @@ def test_ole2_and_encrypted_ooxml(tmp_path: Path) -> None:
     assert detect_kind(write(tmp_path / "locked.docx", locked)) == "encrypted_ooxml"
 
 
+def ole2_entry(name: str) -> bytes:
+    """A 128-byte OLE2 directory entry of the stream ``name`` (type 2), as in a real compound file."""
+    raw = name.encode("utf-16-le")
+    return raw + b"\0" * (64 - len(raw)) + struct.pack("<H", len(raw) + 2) + b"\x02\x01" + b"\0" * 60
+
+
+@pytest.mark.parametrize(
+    ("streams", "flavour", "kind"),
+    [
+        (("Workbook",), "xls", "xls"),
+        (("Book",), "xls", "xls"),  # Excel 5/95
+        (("WordDocument", "1Table"), "doc", "ole2"),
+        (("Root Entry",), "unknown", "ole2"),
+    ],
+)
+def test_ole2_flavour(tmp_path: Path, streams: tuple[str, ...], flavour: str, kind: str) -> None:
+    data = OLE2 + b"\0" * 1024 + b"".join(ole2_entry(s) for s in streams)
+    path = write(tmp_path / "old.bin", data)
+    assert ole2_flavour(path) == flavour
+    assert detect_kind(path) == kind
+
+
+def test_text_mentioning_workbook_is_not_xls(tmp_path: Path) -> None:
+    data = OLE2 + b"\0" * 1024 + "Workbook".encode("utf-16-le") + b"\0" * 200
+    assert detect_kind(write(tmp_path / "old.doc", data)) == "ole2"
+
+
 def test_empty(tmp_path: Path) -> None:
     assert detect_kind(write(tmp_path / "a.docx", b"")) == "empty"
 
@@ -147,7 +176,7 @@ def test_registry_has_docx_extractor() -> None:
     extractor = get_extractor("docx")
     assert isinstance(extractor, Extractor)
     assert "docx" in extractor.kinds
-    assert get_extractor("pdf") is None
+    assert get_extractor("image") is None  # scans are a later stage
 
 
 @pytest.mark.parametrize(
@@ -163,13 +192,9 @@ def test_registry_has_docx_extractor() -> None:
             "FILE_ENCRYPTED",
             "文件已加密（设置了打开密码）。请取消密码后重新放入。",
         ),
-        (
-            lambda p: write(p, OLE2 + b"\0" * 600),
-            "FILE_UNSUPPORTED",
-            "暂不支持旧版格式，请在 Word/WPS 中另存为 .docx 后重新放入。",
-        ),
-        (make_pdf, "FILE_UNSUPPORTED", "暂不支持此格式（PDF 文件），请另存为 .docx。"),
-        (make_xlsx, "FILE_UNSUPPORTED", "暂不支持此格式（Excel 工作簿（.xlsx）），请另存为 .docx。"),
+        (lambda p: write(p, OLE2 + b"\0" * 600), "FILE_UNREADABLE", "LibreOffice 无法打开此文件"),
+        (make_pdf, "FILE_NOT_CHECK_TABLE", "PDF 中没有任何文字或图片（空白页）"),  # a blank page: neither a form nor a scan
+        (make_xlsx, "FILE_NOT_CHECK_TABLE", NOT_CHECK_TABLE),  # read by the Excel extractor
         (lambda p: make_image(p, "PNG"), "FILE_UNSUPPORTED", "暂不支持此格式（图片），请另存为 .docx。"),
     ],
 )
@@ -179,7 +204,7 @@ def test_refusals(tmp_path: Path, maker: Callable[[Path], Path], code: str, mess
     with pytest.raises(InputFileError) as info:
         extract_file(path)
     assert info.value.code == code
-    assert info.value.message == message
+    assert info.value.message.startswith(message)
     assert info.value.field == "file"
 
 
@@ -187,8 +212,9 @@ def test_refusals(tmp_path: Path, maker: Callable[[Path], Path], code: str, mess
 def test_other_refusals_have_chinese_messages(tmp_path: Path, kind_bytes: bytes) -> None:
     with pytest.raises(InputFileError) as info:
         extract_file(write(tmp_path / "a.docx", kind_bytes))
-    assert info.value.code in {"FILE_UNSUPPORTED", "FILE_UNREADABLE"}
-    assert "docx" in info.value.message
+    # RTF and HTML are readable through LibreOffice but hold no form.
+    assert info.value.code in {"FILE_UNSUPPORTED", "FILE_UNREADABLE", "FILE_NOT_CHECK_TABLE"}
+    assert "docx" in info.value.message or "检查表" in info.value.message
 
 
 def test_missing_file(tmp_path: Path) -> None:

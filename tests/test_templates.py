@@ -17,14 +17,17 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 
-from pipeline.models import CHECK_TABLE_FIELDS
-from pipeline.render import check_table_context, make_jinja_env, public_form_context
+from pipeline.models import CHECK_TABLE_FIELDS, SITE_RECORD_FIELDS
+from pipeline.render import check_table_context, make_jinja_env, public_form_context, site_record_context
 from pipeline.ziputil import normalize_zip
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
 CHECK_TABLE = TEMPLATES / "随机抽查事项检查表.docx"
 PUBLIC_FORM = TEMPLATES / "公示表.docx"
+SITE_RECORD = TEMPLATES / "现场检查笔录.docx"
+ALL_TEMPLATES = [CHECK_TABLE, PUBLIC_FORM, SITE_RECORD]
+ALL_IDS = ["check_table", "public_form", "site_record"]
 
 CHECK_TABLE_LABELS = (
     "被抽查单位",
@@ -91,7 +94,7 @@ def _cell_texts(doc: DocumentObject) -> set[str]:
 def test_build_is_reproducible(tmp_path: Path) -> None:
     first = build_script.build_templates(tmp_path / "a")
     second = build_script.build_templates(tmp_path / "b")
-    assert [p.name for p in first] == [CHECK_TABLE.name, PUBLIC_FORM.name]
+    assert [p.name for p in first] == [p.name for p in ALL_TEMPLATES]
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
 
@@ -104,7 +107,7 @@ def test_committed_templates_equal_a_fresh_build(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_template_zip_is_normalised(path: Path) -> None:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
@@ -121,7 +124,7 @@ def test_template_zip_is_normalised(path: Path) -> None:
 # Layout and wording
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_templates_are_a4_portrait(path: Path) -> None:
     doc = Document(str(path))
     for section in doc.sections:
@@ -188,7 +191,7 @@ def test_public_form_carries_the_seed_labels() -> None:
     assert [p.text for p in last[0].paragraphs] == ["检查抽查结果：", "{{ result }}"]
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_every_table_cell_has_borders(path: Path) -> None:
     for table in Document(str(path)).tables:
         borders = table._tbl.tblPr.find(qn("w:tblBorders"))
@@ -198,7 +201,7 @@ def test_every_table_cell_has_borders(path: Path) -> None:
             assert edges.get(qn(f"w:{edge}")) == "single", edge
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_east_asian_fonts_are_set(path: Path) -> None:
     doc = Document(str(path))
     defaults = doc.styles.element.find(
@@ -212,16 +215,16 @@ def test_east_asian_fonts_are_set(path: Path) -> None:
         assert rfonts is not None and rfonts.get(qn("w:eastAsia")) in {"宋体", "黑体"}, run.text
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_titles_are_centred_and_bold(path: Path) -> None:
     doc = Document(str(path))
-    titles = [p for p in doc.paragraphs if p.text.endswith("表") and not p.text.startswith("注")]
+    titles = [p for p in doc.paragraphs if p.text.endswith(("表", "笔录")) and not p.text.startswith("注")]
     assert len(titles) == 1
     assert titles[0].alignment == 1  # WD_PARAGRAPH_ALIGNMENT.CENTER
     assert all(run.bold for run in titles[0].runs)
 
 
-@pytest.mark.parametrize("path", [CHECK_TABLE, PUBLIC_FORM], ids=["check_table", "public_form"])
+@pytest.mark.parametrize("path", ALL_TEMPLATES, ids=ALL_IDS)
 def test_every_jinja_tag_sits_in_one_run(path: Path) -> None:
     doc = Document(str(path))
     tags = 0
@@ -244,6 +247,8 @@ def test_template_variables_are_exactly_the_context_keys() -> None:
         unit_name="", uscc="", authority="", task_name="", check_date="", check_type="", result=""
     )
     assert public_vars == set(public)
+    site_vars = DocxTemplate(str(SITE_RECORD)).get_undeclared_template_variables(env)
+    assert site_vars == set(site_record_context(dict.fromkeys(SITE_RECORD_FIELDS), bureau="局", case_id=None))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,31 +1,57 @@
 """Which extractor reads which kind of file; sniff a file and hand it to the right one.
 
-Adding a format is one line in ``_BUILTIN`` (an object satisfying ``Extractor`` whose ``kinds``
-names the sniffed kinds it reads). Kinds without an extractor are refused with a Chinese message
-from ``pipeline.extract.base.error_for_kind``.
+Adding a format or a form is one line in ``_BUILTIN`` (an object satisfying ``Extractor`` whose
+``kinds`` names the sniffed kinds it reads). Each kind holds a list of extractors, tried in order: an
+extractor that raises ``InputFileError`` with a "not my form" code (``NOT_MY_FORM``, such as
+``FILE_NOT_CHECK_TABLE``) passes the file to the next one; when every one says so, the first one's
+error is raised. Kinds without an extractor are refused with a Chinese message from
+``pipeline.extract.base.error_for_kind``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.errors import InputFileError
 from pipeline.models import Extraction
 
 from .base import Extractor, error_for_kind
 from .docx_check_table import DocxCheckTableExtractor
+from .legacy import LegacyExtractor
+from .pdf_check_table import PdfCheckTableExtractor
+from .site_record import (
+    NOT_SITE_RECORD_CODE,
+    DocxSiteRecordExtractor,
+    PdfSiteRecordExtractor,
+    XlsxSiteRecordExtractor,
+)
 from .sniff import detect_kind
+from .xlsx_check_table import XlsxCheckTableExtractor
 
-__all__ = ["extract_file", "get_extractor", "register", "supported_kinds"]
+__all__ = ["NOT_MY_FORM", "extract_file", "get_extractor", "get_extractors", "register", "supported_kinds"]
 
-_BUILTIN: tuple[Extractor, ...] = (DocxCheckTableExtractor(),)
+_BUILTIN: tuple[Extractor, ...] = (
+    DocxCheckTableExtractor(),
+    DocxSiteRecordExtractor(),
+    XlsxCheckTableExtractor(),
+    XlsxSiteRecordExtractor(),
+    LegacyExtractor(),
+    PdfCheckTableExtractor(),
+    PdfSiteRecordExtractor(),
+)
 
-_REGISTRY: dict[str, Extractor] = {}
+# Error codes with which an extractor says "this readable file is not my form".
+NOT_MY_FORM: frozenset[str] = frozenset({"FILE_NOT_CHECK_TABLE", NOT_SITE_RECORD_CODE})
+
+_REGISTRY: dict[str, list[Extractor]] = {}
 
 
 def register(extractor: Extractor) -> None:
-    """Make ``extractor`` the one used for each of its ``kinds`` (replacing any earlier one)."""
+    """Append ``extractor`` to the extractors tried for each of its ``kinds`` (once)."""
     for kind in extractor.kinds:
-        _REGISTRY[kind] = extractor
+        extractors = _REGISTRY.setdefault(kind, [])
+        if extractor not in extractors:
+            extractors.append(extractor)
 
 
 for _extractor in _BUILTIN:
@@ -33,8 +59,14 @@ for _extractor in _BUILTIN:
 
 
 def get_extractor(kind: str) -> Extractor | None:
-    """The extractor registered for a sniffed ``kind``, or None."""
-    return _REGISTRY.get(kind)
+    """The first extractor registered for a sniffed ``kind``, or None."""
+    extractors = _REGISTRY.get(kind)
+    return extractors[0] if extractors else None
+
+
+def get_extractors(kind: str) -> tuple[Extractor, ...]:
+    """The extractors registered for a sniffed ``kind``, in the order they are tried."""
+    return tuple(_REGISTRY.get(kind, ()))
 
 
 def supported_kinds() -> frozenset[str]:
@@ -43,16 +75,27 @@ def supported_kinds() -> frozenset[str]:
 
 
 def extract_file(path: Path, display_name: str | None = None) -> Extraction:
-    """Sniff ``path`` by content and extract it with the registered extractor.
+    """Sniff ``path`` by content and extract it with the first registered extractor that reads it.
 
     Raises ``InputFileError`` (Chinese message, ``code`` a ``FindingCode`` value) when the file
-    cannot be read, is of a kind no extractor handles, or holds no check table.
+    cannot be read, is of a kind no extractor handles, or holds none of the forms (then the first
+    extractor's error, e.g. ``FILE_NOT_CHECK_TABLE``).
     """
     try:
         kind = detect_kind(path)
     except OSError as exc:
         raise error_for_kind("unreadable") from exc
-    extractor = get_extractor(kind)
-    if extractor is None:
+    extractors = get_extractors(kind)
+    if not extractors:
         raise error_for_kind(kind)
-    return extractor.extract(path, display_name=display_name)
+    first: InputFileError | None = None
+    for extractor in extractors:
+        try:
+            return extractor.extract(path, display_name=display_name)
+        except InputFileError as exc:
+            if exc.code not in NOT_MY_FORM:
+                raise
+            if first is None:
+                first = exc
+    assert first is not None
+    raise first

@@ -1,7 +1,8 @@
 """Tell what a dropped file really is, from its content (never from its extension).
 
 Staff rename files, save Word documents as web pages and scan paper forms; the extension says
-little. ``detect_kind`` looks at magic bytes and, for zip containers, at the part names.
+little. ``detect_kind`` looks at magic bytes, for zip containers at the part names and for OLE2
+compound files (old Office and WPS formats) at the names in the compound file's directory.
 """
 
 from __future__ import annotations
@@ -9,11 +10,13 @@ from __future__ import annotations
 import codecs
 import mmap
 import re
+import struct
 import unicodedata
 import zipfile
 from pathlib import Path
+from typing import Literal
 
-__all__ = ["KINDS", "KIND_LABELS", "detect_kind"]
+__all__ = ["KINDS", "KIND_LABELS", "detect_kind", "ole2_flavour"]
 
 KIND_LABELS: dict[str, str] = {
     "docx": "Word 文档（.docx）",
@@ -21,6 +24,7 @@ KIND_LABELS: dict[str, str] = {
     "odt": "OpenDocument 文本（.odt）",
     "ods": "OpenDocument 表格（.ods）",
     "pdf": "PDF 文件",
+    "xls": "Excel 97-2003 工作簿（.xls/.et）",
     "ole2": "旧版 Office/WPS 文件（.doc/.xls/.wps/.et）",
     "encrypted_ooxml": "加密的 Office 文件",
     "rtf": "RTF 文件",
@@ -35,6 +39,20 @@ KINDS: frozenset[str] = frozenset(KIND_LABELS)
 
 _OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
 _ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def _directory_entry(name: str) -> re.Pattern[bytes]:
+    """An OLE2 directory entry of the stream ``name``: UTF-16LE name, zero padding to 64 bytes,
+    the name's byte length with its terminator, and the object type 2 (stream)."""
+    raw = name.encode("utf-16-le")
+    head = raw + b"\0" * (64 - len(raw)) + struct.pack("<H", len(raw) + 2) + b"\x02"
+    return re.compile(re.escape(head))
+
+
+# Streams that identify the application of an OLE2 file (Word/WPS text, Excel/WPS spreadsheet;
+# "Book" is the BIFF5 name of Excel 5/95 workbooks).
+_OLE2_WORD = _directory_entry("WordDocument")
+_OLE2_WORKBOOKS = (_directory_entry("Workbook"), _directory_entry("Book"))
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _IMAGE_MAGICS = (
     b"\x89PNG\r\n\x1a\n",
@@ -68,7 +86,9 @@ def detect_kind(path: Path) -> str:
     if head.startswith(_ZIP_MAGICS):
         return _zip_kind(path)
     if head.startswith(_OLE2_MAGIC):
-        return "encrypted_ooxml" if _contains(path, _ENCRYPTED_PACKAGE) else "ole2"
+        if _contains(path, _ENCRYPTED_PACKAGE):
+            return "encrypted_ooxml"
+        return "xls" if ole2_flavour(path) == "xls" else "ole2"
     if b"%PDF-" in head[:1024]:
         return "pdf"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{\\rtf"):
@@ -79,6 +99,18 @@ def detect_kind(path: Path) -> str:
         return "html"
     if _is_text(path):
         return "text"
+    return "unknown"
+
+
+def ole2_flavour(path: Path) -> Literal["doc", "xls", "unknown"]:
+    """Which application wrote the OLE2 compound file ``path``: Word/WPS text (``"doc"``, stream
+    ``WordDocument``), Excel/WPS spreadsheet (``"xls"``, stream ``Workbook`` or ``Book``), else
+    ``"unknown"``. Looks for the streams' directory entries; raises ``OSError`` when unreadable."""
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if _OLE2_WORD.search(mm):
+            return "doc"
+        if any(pattern.search(mm) for pattern in _OLE2_WORKBOOKS):
+            return "xls"
     return "unknown"
 
 
