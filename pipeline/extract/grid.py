@@ -111,12 +111,14 @@ _SPECS: tuple[_Spec, ...] = (
     _Spec("authority_seal_date", "date", ("抽查执法主体盖章",)),
 )
 _EXACT: dict[str, _Spec] = {label_key(label): spec for spec in _SPECS for label in spec.labels}
+# Every printed label of the check table, for readers that must spot labels in running text.
+FORM_LABELS: tuple[str, ...] = tuple(label for spec in _SPECS for label in spec.labels)
 _FUZZY_RATIO = 0.8
 _PARENTHETICAL = re.compile(r"[(（][^)）]*[)）]")
 _COLON = re.compile(r"[:：]")
 
 # Column headings of the inspector sub-table → Inspector attribute.
-_INSPECTOR_HEADINGS: dict[str, str] = {
+INSPECTOR_HEADINGS: dict[str, str] = {
     label_key(k): v
     for k, v in {
         "姓名": "name",
@@ -204,7 +206,7 @@ def _is_label_cell(text: str) -> bool:
 
 
 def _inspector_heading(text: str) -> str | None:
-    return _INSPECTOR_HEADINGS.get(label_key(text))
+    return INSPECTOR_HEADINGS.get(label_key(text))
 
 
 # --- collecting values -----------------------------------------------------------------------

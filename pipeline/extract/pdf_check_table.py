@@ -45,7 +45,7 @@ from pypdf import PasswordType, PdfReader
 from pipeline.errors import InputFileError
 from pipeline.models import Extraction
 
-from .grid import Grid, GridCell, extract_check_table, find_case_ref
+from .grid import FORM_LABELS, INSPECTOR_HEADINGS, Grid, GridCell, extract_check_table, find_case_ref
 from .normalize import KNOWN_METHODS, label_key
 
 __all__ = [
@@ -71,49 +71,10 @@ UNREADABLE_MESSAGE = (
 
 # The labels printed on the form (the engine decides what they mean; these only tell, in text
 # without table borders, where a row starts). Keep in step with the engine's label list.
-_FORM_LABELS: tuple[str, ...] = (
-    "被抽查单位",
-    "抽查依据",
-    "抽查范围及主要内容",
-    "抽查方式",
-    "抽查执法人员",
-    "执法科室意见",
-    "分管领导批准签字",
-    "抽查执法主体意见",
-    "抽查情况（包括发现问题、整改措施等）",
-    "抽查情况",
-    "抽查时间",
-    "处理意见和建议",
-    "分管领导确认签字",
-    "抽查执法主体盖章",
-)
-_LABEL_KEYS: frozenset[str] = frozenset(label_key(label) for label in _FORM_LABELS)
+_LABEL_KEYS: frozenset[str] = frozenset(label_key(label) for label in FORM_LABELS)
 _MIN_LABEL_PREFIX = 4  # a wrapped label's first line: at least this many characters of a label
 _MAX_LABEL_CHARS = 30
 
-# Column headings of the inspector sub-table → field of the numbered form fields (姓名1, 职务1 …).
-_INSPECTOR_HEADINGS: dict[str, str] = {
-    label_key(k): v
-    for k, v in {
-        "姓名": "name",
-        "执法人员姓名": "name",
-        "检查人员姓名": "name",
-        "职务": "title",
-        "职称": "title",
-        "职务职称": "title",
-        "执法证号": "licence_no",
-        "执法证件号": "licence_no",
-        "执法证件号码": "licence_no",
-        "执法证编号": "licence_no",
-        "证件号": "licence_no",
-        "证号": "licence_no",
-        "联系电话": "phone",
-        "电话": "phone",
-        "手机": "phone",
-        "手机号码": "phone",
-        "联系方式": "phone",
-    }.items()
-}
 _HEADING_ORDER: tuple[tuple[str, str], ...] = (
     ("name", "姓名"),
     ("title", "职务"),
@@ -500,7 +461,7 @@ def _join_cut(text: str, old: _TCell, new: _TCell) -> str:
 
 
 def _is_heading_row(texts: Iterable[str]) -> bool:
-    attrs = {_INSPECTOR_HEADINGS.get(label_key(t)) for t in texts} - {None}
+    attrs = {INSPECTOR_HEADINGS.get(label_key(t)) for t in texts} - {None}
     return "name" in attrs and len(attrs) >= 2
 
 
@@ -668,7 +629,7 @@ def _people_rows(block: _PeopleBlock, page_no: int, first_key: int) -> Grid:
     for j, (text, _, _) in enumerate(block.headings, start=1):
         heading_row.append(GridCell((*label_key_, "h", j), j, 1, text, block.where, row_where))
     name_col = next(
-        (j for j, (t, _, _) in enumerate(block.headings, 1) if _INSPECTOR_HEADINGS.get(label_key(t)) == "name"), 1
+        (j for j, (t, _, _) in enumerate(block.headings, 1) if INSPECTOR_HEADINGS.get(label_key(t)) == "name"), 1
     )
     pieces: list[tuple[int, int, _Line]] = []  # (column, line number, text)
     for n, line in block.lines:
@@ -760,7 +721,7 @@ class _FormFields:
                 return True
             return False
         numbered = _NUMBERED_FIELD.match(name.strip())
-        attr = _INSPECTOR_HEADINGS.get(label_key(numbered.group(1))) if numbered else None
+        attr = INSPECTOR_HEADINGS.get(label_key(numbered.group(1))) if numbered else None
         if numbered is None or attr is None:
             return False
         self.people.setdefault(int(numbered.group(2)), {})[attr] = _field_text(value)
