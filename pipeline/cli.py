@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from pipeline import __version__
 from pipeline.codes import FileStatus
-from pipeline.errors import ExitCode, InputFileError, ShuangsuiError
+from pipeline.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
 from pipeline.settings import Settings, load_settings
 
 console = Console(stderr=True)
@@ -55,7 +57,31 @@ def build_parser() -> argparse.ArgumentParser:
     _folders(p)
     p.add_argument("--if-empty", action="store_true", help="仅当收件箱和数据库都为空时放入")
 
-    sub.add_parser("doctor", help="检查运行环境（LibreOffice、字体、模板、数据库）")
+    sub.add_parser("doctor", help="检查运行环境（LibreOffice、字体、模板、数据库、节假日数据）")
+
+    p = sub.add_parser("status", help="列出案卷、状态、期限，以及已逾期或即将到期的案卷")
+    _folders(p)
+
+    p = sub.add_parser("case", help="登记案卷的检验检测等天数、综合检查日期或特定对象检查")
+    _folders(p)
+    p.add_argument("case_id", metavar="案卷编号")
+    p.add_argument("--pause-days", type=int, help="检验、检测、鉴定、专家评审所用的工作日数（不计入期限，第十一条）")
+    p.add_argument("--last-result-date", help="综合检查最后单项检查结果的确定日期（YYYY-MM-DD，第十一条）")
+    p.add_argument("--targeted", choices=("是", "否"), help="是否为针对特定对象的检查（非双随机，第二条）")
+
+    p = sub.add_parser("calendar", help="显示某月的工作日、节假日和调休，如 shuangsui calendar 2026-12")
+    _folders(p)
+    p.add_argument("month", metavar="年-月")
+
+    p = sub.add_parser("lists", help="名录库的版本和变化；lists import 文件 导入一个名录")
+    _folders(p)
+    p.add_argument("action", nargs="?", choices=("import",), help="import：导入名录文件")
+    p.add_argument("file", nargs="?", type=Path)
+
+    p = sub.add_parser("review", help="列出待审核的问题；review 编号 答案 回答一个问题")
+    _folders(p)
+    p.add_argument("question", nargs="?", type=int, metavar="问题编号")
+    p.add_argument("answer", nargs="?", metavar="答案")
     return parser
 
 
@@ -179,8 +205,85 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(c.ok or c.optional for c in checks) else int(ExitCode.missing_dependency)
 
 
+def _with_context(args: argparse.Namespace) -> Any:
+    from pipeline.process import open_context
+
+    return open_context(_settings(args))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipeline.status import print_status
+
+    ctx = _with_context(args)
+    try:
+        return print_status(ctx, out)
+    finally:
+        ctx.store.close()
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    from pipeline.status import set_case_overrides
+
+    ctx = _with_context(args)
+    try:
+        targeted = None if args.targeted is None else args.targeted == "是"
+        out.print(set_case_overrides(ctx, args.case_id, pause_days=args.pause_days,
+                                     last_result_date=args.last_result_date, targeted=targeted,
+                                     actor=_actor()))
+    finally:
+        ctx.store.close()
+    return 0
+
+
+def cmd_calendar(args: argparse.Namespace) -> int:
+    from pipeline.casework import calendar_for
+    from pipeline.workdays import print_month
+
+    ctx = _with_context(args)
+    try:
+        return print_month(args.month, calendar_for(ctx), out)
+    finally:
+        ctx.store.close()
+
+
+def cmd_lists(args: argparse.Namespace) -> int:
+    from pipeline.lists import import_list_file, print_lists
+
+    ctx = _with_context(args)
+    try:
+        if args.action == "import":
+            if args.file is None or not args.file.is_file():
+                raise BadArgsError("请指定要导入的名录文件，如 shuangsui lists import 执法检查人员名录库.xlsx")
+            outcome = import_list_file(ctx, args.file)
+            _print_outcome(outcome)
+            return 0
+        return print_lists(ctx.store, out)
+    finally:
+        ctx.store.close()
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from pipeline.review import answer_from_cli, print_questions
+
+    ctx = _with_context(args)
+    try:
+        if args.question is None:
+            return print_questions(ctx.store, out)
+        if args.answer is None:
+            raise BadArgsError("请同时给出答案，如 shuangsui review 3 未发现问题")
+        out.print(answer_from_cli(ctx, args.question, args.answer, _actor()))
+        return 0
+    finally:
+        ctx.store.close()
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
 COMMANDS = {"process": cmd_process, "watch": cmd_watch, "extract": cmd_extract, "demo": cmd_demo,
-            "doctor": cmd_doctor}
+            "doctor": cmd_doctor, "status": cmd_status, "case": cmd_case, "calendar": cmd_calendar,
+            "lists": cmd_lists, "review": cmd_review}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -58,12 +58,16 @@ _CASE_STATUS_LABELS = {
 
 
 class Severity(StrEnum):
+    """error: the file is returned; waiting: the case waits for data; review: a person decides."""
+
     error = "error"
+    waiting = "waiting"
+    review = "review"
     warning = "warning"
 
     @property
     def label(self) -> str:
-        return "错误" if self is Severity.error else "提示"
+        return {"error": "错误", "waiting": "待补充", "review": "待审核", "warning": "提示"}[self.value]
 
 
 class FindingCode(StrEnum):
@@ -85,7 +89,32 @@ class FindingCode(StrEnum):
     extraction_warning = "EXTRACTION_WARNING"
     result_undecided = "RESULT_UNDECIDED"
     scan_pending = "SCAN_PENDING"
+    review_answer_rejected = "REVIEW_ANSWER_REJECTED"
     case_ref_unknown = "CASE_REF_UNKNOWN"
+    licence_unknown = "LICENCE_UNKNOWN"
+    licence_name_mismatch = "LICENCE_NAME_MISMATCH"
+    licence_expired = "LICENCE_EXPIRED"
+    licence_format = "LICENCE_FORMAT"
+    roster_missing = "ROSTER_MISSING"
+    inspector_recusal = "INSPECTOR_RECUSAL"
+    unit_near_match = "UNIT_NEAR_MATCH"
+    uscc_invalid = "USCC_INVALID"
+    not_random = "NOT_RANDOM"
+    method_missing = "METHOD_MISSING"
+    method_unknown = "METHOD_UNKNOWN"
+    site_record_missing = "SITE_RECORD_MISSING"
+    site_record_unsigned = "SITE_RECORD_UNSIGNED"
+    site_record_inspectors = "SITE_RECORD_INSPECTORS"
+    approval_missing = "APPROVAL_MISSING"
+    approval_after_check = "APPROVAL_AFTER_CHECK"
+    lower_half_pending = "LOWER_HALF_PENDING"
+    confirmation_missing = "CONFIRMATION_MISSING"
+    lower_half_late = "LOWER_HALF_LATE"
+    date_in_future = "DATE_IN_FUTURE"
+    date_implausible = "DATE_IMPLAUSIBLE"
+    calendar_unknown = "CALENDAR_UNKNOWN"
+    penalty_flagged = "PENALTY_FLAGGED"
+    evidence_pending = "EVIDENCE_PENDING"
     list_header_missing = "LIST_HEADER_MISSING"
     list_column_missing = "LIST_COLUMN_MISSING"
 
@@ -111,7 +140,32 @@ _FINDING_LABELS = {
     FindingCode.extraction_warning: "识别提示",
     FindingCode.result_undecided: "检查结果需人工确认",
     FindingCode.scan_pending: "扫描件待匹配",
+    FindingCode.review_answer_rejected: "审核答案未采用",
     FindingCode.case_ref_unknown: "案卷编号不存在",
+    FindingCode.licence_unknown: "执法证号不在名录库中",
+    FindingCode.licence_name_mismatch: "执法证号与姓名不符",
+    FindingCode.licence_expired: "执法证已过期",
+    FindingCode.licence_format: "执法证号格式不符",
+    FindingCode.roster_missing: "缺少执法检查人员名录库",
+    FindingCode.inspector_recusal: "执法人员应当回避",
+    FindingCode.unit_near_match: "企业名称近似匹配",
+    FindingCode.uscc_invalid: "统一社会信用代码校验不通过",
+    FindingCode.not_random: "非双随机检查",
+    FindingCode.method_missing: "未填写抽查方式",
+    FindingCode.method_unknown: "抽查方式不规范",
+    FindingCode.site_record_missing: "缺少现场检查笔录",
+    FindingCode.site_record_unsigned: "笔录未签字且未注明原因",
+    FindingCode.site_record_inspectors: "笔录执法人员不足两人",
+    FindingCode.approval_missing: "检查前审批不全",
+    FindingCode.approval_after_check: "审批晚于检查",
+    FindingCode.lower_half_pending: "待填写检查表后半部分",
+    FindingCode.confirmation_missing: "检查后确认不全",
+    FindingCode.lower_half_late: "后半部分填写超期",
+    FindingCode.date_in_future: "日期晚于今天",
+    FindingCode.date_implausible: "日期不合理",
+    FindingCode.calendar_unknown: "缺少节假日数据",
+    FindingCode.penalty_flagged: "涉及查处",
+    FindingCode.evidence_pending: "待签字盖章凭证",
     FindingCode.list_header_missing: "名录缺少表头",
     FindingCode.list_column_missing: "名录缺少必需的列",
 }

@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from pipeline.errors import InputFileError, MissingDependencyError
 
@@ -145,6 +146,10 @@ class _Request:
     suffix: str | None  # extension of the inputs (".doc"), None for the sources' own
 
 
+# What converting a batch gives: source → output, source → why it has none.
+_Results = tuple[dict[Path, Path], dict[Path, str]]
+
+
 def _request(target: str, out_dir: Path, filter: str | None, infilter: str | None, suffix: str | None) -> _Request:
     ext = target.split(":", 1)[0].strip().lower()
     if not ext:
@@ -171,49 +176,10 @@ def _items(sources: Sequence[Path], ext: str) -> list[_Item]:
     return items
 
 
-class Converter:
-    """One LibreOffice worker with its own profile (see the module docstring).
+class _Converting:
+    """The conversion API of ``Converter`` and ``ConverterPool``: each converts a batch of items
+    (``_convert_items``) its own way."""
 
-    ``profile_root`` holds the profile and its lock file; by default a private temporary folder,
-    removed by ``close()``. A given ``profile_root`` is kept (the profile is reused by later runs).
-    ``timeout`` limits each soffice invocation, which converts at most ``batch_size`` files.
-    Raises ``LibreOfficeMissing`` when ``soffice`` cannot be found.
-    """
-
-    def __init__(
-        self,
-        soffice: str = "soffice",
-        *,
-        profile_root: Path | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-    ) -> None:
-        exe = find_soffice(soffice)
-        if exe is None:
-            raise LibreOfficeMissing(soffice)
-        self.setting = soffice
-        self.exe = exe
-        self.timeout = timeout
-        self.batch_size = max(1, batch_size)
-        if profile_root is None:
-            self.profile_root = Path(tempfile.mkdtemp(prefix="shuangsui-libreoffice-"))
-            self._cleanup: weakref.finalize | None = weakref.finalize(
-                self, shutil.rmtree, str(self.profile_root), ignore_errors=True
-            )
-        else:
-            self.profile_root = profile_root
-            self.profile_root.mkdir(parents=True, exist_ok=True)
-            self._cleanup = None
-        self._lock = threading.Lock()
-        self.invocations = 0  # soffice processes started (for tests and logs)
-        self.resets = 0  # profiles thrown away after a timeout or crash
-
-    @property
-    def profile_dir(self) -> Path:
-        """The LibreOffice user profile (created by soffice on first use)."""
-        return self.profile_root / "profile"
-
-    # -- public API ---------------------------------------------------------------------------
     def convert(
         self,
         source: Path,
@@ -257,13 +223,14 @@ class Converter:
         request = _request(target, out_dir, filter, infilter, suffix)
         return self._convert_items(_items(sources, request.ext), request)[0]
 
-    def close(self) -> None:
-        """Remove the profile folder if this converter created it."""
-        with self._lock:
-            if self._cleanup is not None:
-                self._cleanup()
+    def _convert_items(self, items: list[_Item], request: _Request) -> _Results:
+        """Convert ``items``; return (source → output, source → why it failed)."""
+        raise NotImplementedError
 
-    def __enter__(self) -> Converter:
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -271,8 +238,57 @@ class Converter:
     ) -> None:
         self.close()
 
+
+class Converter(_Converting):
+    """One LibreOffice worker with its own profile (see the module docstring).
+
+    ``profile_root`` holds the profile and its lock file; by default a private temporary folder,
+    removed by ``close()``. A given ``profile_root`` is kept (the profile is reused by later runs).
+    ``timeout`` limits each soffice invocation, which converts at most ``batch_size`` files.
+    Raises ``LibreOfficeMissing`` when ``soffice`` cannot be found.
+    """
+
+    def __init__(
+        self,
+        soffice: str = "soffice",
+        *,
+        profile_root: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+    ) -> None:
+        exe = find_soffice(soffice)
+        if exe is None:
+            raise LibreOfficeMissing(soffice)
+        self.setting = soffice
+        self.exe = exe
+        self.timeout = timeout
+        self.batch_size = max(1, batch_size)
+        if profile_root is None:
+            self.profile_root = Path(tempfile.mkdtemp(prefix="shuangsui-libreoffice-"))
+            self._cleanup: weakref.finalize | None = weakref.finalize(
+                self, shutil.rmtree, str(self.profile_root), ignore_errors=True
+            )
+        else:
+            self.profile_root = profile_root
+            self.profile_root.mkdir(parents=True, exist_ok=True)
+            self._cleanup = None
+        self._lock = threading.Lock()
+        self.invocations = 0  # soffice processes started (for tests and logs)
+        self.resets = 0  # profiles thrown away after a timeout or crash
+
+    @property
+    def profile_dir(self) -> Path:
+        """The LibreOffice user profile (created by soffice on first use)."""
+        return self.profile_root / "profile"
+
+    def close(self) -> None:
+        """Remove the profile folder if this converter created it."""
+        with self._lock:
+            if self._cleanup is not None:
+                self._cleanup()
+
     # -- work ---------------------------------------------------------------------------------
-    def _convert_items(self, items: list[_Item], request: _Request) -> tuple[dict[Path, Path], dict[Path, str]]:
+    def _convert_items(self, items: list[_Item], request: _Request) -> _Results:
         """Convert ``items`` in batches; return (source → output, source → why it failed)."""
         outputs: dict[Path, Path] = {}
         failures: dict[Path, str] = {}
@@ -297,7 +313,7 @@ class Converter:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _batch(self, items: list[_Item], request: _Request) -> tuple[dict[Path, Path], dict[Path, str]]:
+    def _batch(self, items: list[_Item], request: _Request) -> _Results:
         outputs: dict[Path, Path] = {}
         failures: dict[Path, str] = {}
         retried: set[Path] = set()
@@ -426,7 +442,7 @@ def _tail(path: Path, limit: int = 2000) -> str:
         return ""
 
 
-class ConverterPool:
+class ConverterPool(_Converting):
     """``size`` converters, each with its own profile, shared by threads.
 
     ``convert`` runs on whichever converter is free; ``convert_many`` splits the files into one
@@ -467,56 +483,27 @@ class ConverterPool:
         finally:
             self._idle.put(converter)
 
-    def convert(
-        self,
-        source: Path,
-        target: str,
-        out_dir: Path,
-        filter: str | None = None,
-        *,
-        infilter: str | None = None,
-        suffix: str | None = None,
-    ) -> Path:
-        """``Converter.convert`` on a free converter."""
-        with self._worker() as converter:
-            return converter.convert(source, target, out_dir, filter, infilter=infilter, suffix=suffix)
-
-    def convert_many(
-        self,
-        sources: Sequence[Path],
-        target: str,
-        out_dir: Path,
-        filter: str | None = None,
-        *,
-        infilter: str | None = None,
-        suffix: str | None = None,
-    ) -> dict[Path, Path]:
-        """``Converter.convert_many`` with the files spread over the converters."""
-        request = _request(target, out_dir, filter, infilter, suffix)
-        items = _items(sources, request.ext)
+    def _convert_items(self, items: list[_Item], request: _Request) -> _Results:
+        """One share of ``items`` per converter, converted in parallel (a single share on the calling
+        thread, by whichever converter is free)."""
         shares = [items[n :: len(self.converters)] for n in range(len(self.converters))]
         shares = [share for share in shares if share]
 
-        def run(share: list[_Item]) -> dict[Path, Path]:
+        def run(share: list[_Item]) -> _Results:
             with self._worker() as converter:
-                return converter._convert_items(share, request)[0]
+                return converter._convert_items(share, request)
 
+        if len(shares) <= 1:
+            return run(shares[0]) if shares else ({}, {})
         outputs: dict[Path, Path] = {}
-        if not shares:
-            return outputs
+        failures: dict[Path, str] = {}
         with ThreadPoolExecutor(max_workers=len(shares), thread_name_prefix="soffice") as executor:
-            for done in executor.map(run, shares):
+            for done, failed in executor.map(run, shares):
                 outputs.update(done)
-        return outputs
+                failures.update(failed)
+        return outputs, failures
 
     def close(self) -> None:
+        """Remove the profile folders the converters created."""
         for converter in self.converters:
             converter.close()
-
-    def __enter__(self) -> ConverterPool:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -1,8 +1,8 @@
 """``shuangsui demo``: fills the inbox with realistic sample documents so a newcomer sees the whole flow.
 
-The samples (fixed seed, byte-identical on every run) are: the 检查对象名录库 and 抽查任务 sheets,
-three complete check tables (→ 公示表), one whose company is not in the lists (→ 待补充), and one
-with a single inspector (→ 退回).
+The samples (fixed seed, byte-identical on every run) are: the 检查对象名录库, 抽查任务 and
+执法检查人员名录库 sheets, three complete check tables with the 现场检查笔录 of the on-site ones
+(→ 公示表), one whose company is not in the lists (→ 待补充), and one with a single inspector (→ 退回).
 """
 
 from __future__ import annotations
@@ -16,8 +16,16 @@ from openpyxl import Workbook
 
 from pipeline.intake import scan_inbox
 from pipeline.process import LISTS_FOLDER
-from pipeline.render import render_check_table
-from pipeline.samples import ITEMS, Company, check_table_fields, make_companies, make_inspectors
+from pipeline.render import render_check_table, render_site_record
+from pipeline.samples import (
+    ITEMS,
+    Company,
+    Person,
+    check_table_fields,
+    make_companies,
+    make_inspectors,
+    site_record_fields,
+)
 from pipeline.settings import Settings
 from pipeline.store import Store
 from pipeline.ziputil import normalize_zip
@@ -66,6 +74,24 @@ def write_tasks_sheet(path: Path, companies: list[Company], item: str) -> None:
     _save_workbook(wb, path)
 
 
+def write_roster_sheet(path: Path, people: list[Person], avoid: dict[str, str] | None = None) -> None:
+    """``avoid`` maps a person's name to their 回避单位 (names or codes, separated by 、)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "执法检查人员名录库"
+    ws.append(["姓名", "职务", "科室", "执法证号", "执法证有效期至", "联系电话", "回避单位"])
+    for p in people:
+        ws.append([p.name, p.title, p.section, p.licence_no, p.valid_until, p.phone, (avoid or {}).get(p.name)])
+    _save_workbook(wb, path)
+
+
+def write_site_record(path: Path, fields: dict, settings: Settings) -> None:
+    tmp = path.with_name(f".{path.name}.part")
+    render_site_record(fields, tmp, template_dir=settings.templates_dir, bureau=settings.bureau, case_id=None)
+    normalize_zip(tmp)
+    tmp.replace(path)
+
+
 def write_check_table(path: Path, fields: dict, settings: Settings) -> None:
     tmp = path.with_name(f".{path.name}.part")
     render_check_table(fields, tmp, template_dir=settings.templates_dir, bureau=settings.bureau, case_id=None,
@@ -84,16 +110,24 @@ def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = F
     people = make_inspectors(rng, 4)
     listed, unlisted = companies[:4], companies[4]
     (inbox / LISTS_FOLDER).mkdir(parents=True, exist_ok=True)
-    written = [inbox / LISTS_FOLDER / "检查对象名录库.xlsx", inbox / LISTS_FOLDER / "抽查任务.xlsx"]
+    written = [inbox / LISTS_FOLDER / "检查对象名录库.xlsx", inbox / LISTS_FOLDER / "抽查任务.xlsx",
+               inbox / LISTS_FOLDER / "执法检查人员名录库.xlsx"]
     write_units_sheet(written[0], listed)
     write_tasks_sheet(written[1], listed, ITEMS[0][0])
+    write_roster_sheet(written[2], people)
 
     start = dt.datetime(2026, 11, 9, 9, 30)
     for n, company in enumerate(listed[:3]):
-        fields = check_table_fields(rng, company, rng.sample(people, 2), start + dt.timedelta(days=n))
+        team = rng.sample(people, 2)
+        when = start + dt.timedelta(days=n)
+        fields = check_table_fields(rng, company, team, when)
         path = inbox / f"检查表-{company.name}.docx"
         write_check_table(path, fields, settings)
         written.append(path)
+        if "现场检查" in fields["methods"]:  # 第十条: an on-site check comes with its 现场检查笔录
+            record = inbox / f"现场检查笔录-{company.name}.docx"
+            write_site_record(record, site_record_fields(rng, company, team, when, refused=n == 1), settings)
+            written.append(record)
     fields = check_table_fields(rng, unlisted, rng.sample(people, 2), start + dt.timedelta(days=4))
     written.append(inbox / f"检查表-{unlisted.name}.docx")
     write_check_table(written[-1], fields, settings)

@@ -61,19 +61,20 @@ def _database(settings: Settings) -> Check:
     return Check("数据库", True, settings.db_url)
 
 
-def _calendar() -> Check:
+def _calendar(settings: Settings) -> Check:
     import datetime as dt
 
-    import chinese_calendar
+    from pipeline.errors import ConfigError
+    from pipeline.workdays import WorkCalendar, doctor_check
 
+    path = settings.calendar_path
     try:
-        chinese_calendar.is_workday(dt.date(dt.date.today().year + 1, 1, 5))
-    except NotImplementedError:
-        return Check("节假日数据", False,
-                     f"chinesecalendar 没有 {dt.date.today().year + 1} 年的数据：跨年的期限需要本地调休文件。",
-                     optional=True)
-    return Check("节假日数据", True, f"chinesecalendar {getattr(chinese_calendar, '__version__', '')}")
+        calendar = WorkCalendar.load(path if path.exists() else None)
+    except ConfigError as exc:
+        return Check("节假日数据", False, exc.message)
+    ok, detail = doctor_check(calendar, dt.date.today())
+    return Check("节假日数据", ok, detail, optional=True)
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar()]
+    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar(settings)]

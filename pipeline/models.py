@@ -143,6 +143,8 @@ class Finding:
     severity: str
     field: str | None
     message: str
+    article: str | None = None  # the 工作细则 article the rule comes from, e.g. 第十条
 
     def as_json(self) -> dict[str, str | None]:
-        return {"code": self.code, "severity": self.severity, "field": self.field, "message": self.message}
+        return {"code": self.code, "severity": self.severity, "field": self.field, "message": self.message,
+                "article": self.article}

@@ -9,23 +9,23 @@ or fully recorded: (1) the file is copied into the originals store and registere
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline import checks, lists, notes
-from pipeline.codes import CaseStatus, FileStatus, FindingCode
+from pipeline import casework, checks, lists, notes, review, rules
+from pipeline.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.errors import InputFileError
 from pipeline.extract import detect_kind, extract_file
 from pipeline.extract.normalize import company_key
 from pipeline.intake import scan_inbox, settled
 from pipeline.models import Extraction, Finding
 from pipeline.originals import OriginalsStore
-from pipeline.outbox import PUBLIC_FORMS, RETURNED, WAITING, publish, safe_filename, unique_path
-from pipeline.render import public_form_context, render_public_form
-from pipeline.result import derive_result
+from pipeline.outbox import RETURNED, WAITING, publish, unique_path
+from pipeline.rules import evaluate
 from pipeline.settings import Settings
 from pipeline.store import OutputRow, Store
 from pipeline.store.sql import now_iso
@@ -139,47 +139,56 @@ def _received(file_id: int, path: Path, rel: str, sha: str, st: os.stat_result, 
 
 def plan_list_import(received: Received) -> Plan:
     imported = lists.read_list(received.stored, display_name=received.name)
-    return Plan(status=FileStatus.accepted, form=f"list:{imported.kind.kind}", list_import=imported)
+    findings = tuple(checks.warning(FindingCode.extraction_warning, None, w) for w in imported.warnings)
+    return Plan(status=FileStatus.accepted, findings=findings, form=f"list:{imported.kind.kind}",
+                list_import=imported)
+
+
+def plan_review_sheet(received: Received, ctx: Context) -> Plan:
+    """A 待审核.xlsx dropped back with 确认 filled: apply the answers (idempotent, so a rerun after a
+    crash records nothing twice); rows that could not be taken are reported."""
+    result = review.apply_answers(ctx, review.read_review_sheet(received.stored), actor=f"inbox:{received.name}")
+    findings = tuple(checks.warning(FindingCode.review_answer_rejected, None, message)
+                     for _row, message in result.rejected)
+    return Plan(status=FileStatus.accepted, findings=findings, form="review_sheet")
 
 
 def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
     extraction = extract_file(received.stored, display_name=received.name)
     if extraction.form == "site_record":
-        return plan_site_record(extraction, ctx)
+        return plan_site_record(received, extraction, job, ctx)
     return plan_check_table(received, extraction, job, ctx)
 
 
 def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
-    findings = checks.check_record(extraction)
-    if checks.has_errors(findings):
+    """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
+    case_id, ref_findings = find_case_for(extraction, ctx)
+    facts = casework.facts_for(ctx, extraction.fields, case_id)
+    evaluation = evaluate(facts)
+    findings = [*evaluation.findings, *ref_findings,
+                *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
+    if any(f.severity == Severity.error.value for f in findings):
         return plan_rejection(received, job, findings, extraction)
-    case_id, is_new, ref_findings = resolve_case(extraction, ctx)
-    findings += ref_findings
-    pub_findings, outputs = plan_public_form(extraction.fields, case_id, job, ctx)
-    findings += pub_findings
-    if pub_findings:
-        note = job / "waiting.txt"
-        note.write_text(notes.waiting_note(received.name, case_id, pub_findings), encoding="utf-8")
-        unit = safe_filename(extraction.fields.get("inspected_unit") or received.name)
-        outputs = (Output(note, f"{WAITING}/{case_id}-{unit}.说明.txt", "waiting_note"),)
-    return Plan(
-        status=FileStatus.waiting if pub_findings else FileStatus.accepted,
-        findings=tuple(findings), form=extraction.form, extraction=extraction, case_id=case_id,
-        case_is_new=is_new, case_status=CaseStatus.incomplete if pub_findings else CaseStatus.publishable,
-        outputs=outputs,
-    )
+    state = casework.state_of(evaluation, facts.targeted)
+    waiting = state in (CaseStatus.incomplete, CaseStatus.review)
+    return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
+                form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
+                case_is_new=case_id is None, case_status=CaseStatus.received)
 
 
-def plan_site_record(extraction: Extraction, ctx: Context) -> Plan:
+def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     """A 现场检查笔录 joins the case of its unit and date (a new case waits for its check table)."""
+    findings = rules.site_record_findings(extraction.fields)
     if not extraction.fields.get("inspected_unit"):
-        raise InputFileError("现场检查笔录未填写“被检查单位”。请补填后重新放入。", field="inspected_unit",
-                             code=FindingCode.field_missing.value)
-    case_id, is_new, findings = resolve_case(extraction, ctx)
+        findings.append(checks.error(FindingCode.field_missing, "inspected_unit",
+                                     "现场检查笔录未填写“被检查单位”。请补填后重新放入。"))
     findings += [checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings]
-    return Plan(status=FileStatus.accepted, findings=tuple(findings), form=extraction.form,
-                extraction=extraction, case_id=case_id, case_is_new=is_new,
-                case_status=CaseStatus.received if is_new else None)
+    if any(f.severity == Severity.error.value for f in findings):
+        return plan_rejection(received, job, findings, extraction)
+    case_id, ref_findings = find_case_for(extraction, ctx)
+    return Plan(status=FileStatus.accepted, findings=tuple(findings + ref_findings), form=extraction.form,
+                extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
+                case_is_new=case_id is None, case_status=CaseStatus.received)
 
 
 def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Plan:
@@ -195,73 +204,39 @@ def plan_rejection(received: Received, job: Path, findings: list[Finding],
                    extraction: Extraction | None = None) -> Plan:
     note = job / "note.txt"
     note.write_text(notes.rejection_note(received.name, received.received_at, findings), encoding="utf-8")
+    page = job / "note.html"
+    page.write_text(notes.rejection_html(received.name, received.received_at, findings,
+                                         extraction.fields if extraction else None), encoding="utf-8")
+    returned = f"{RETURNED}/{received.name}"
     return Plan(
         status=FileStatus.rejected, findings=tuple(findings), extraction=extraction,
         form=extraction.form if extraction else None,
-        outputs=(Output(received.stored, f"{RETURNED}/{received.name}", "returned_original", unique=True),
-                 Output(note, f"{RETURNED}/{received.name}.错误说明.txt", "rejection_note", unique=True)),
+        outputs=(Output(received.stored, returned, "returned_original", unique=True),
+                 Output(note, f"{returned}.错误说明.txt", "rejection_note", unique=True),
+                 Output(page, f"{returned}.错误说明.html", "rejection_page", unique=True)),
     )
 
 
-def resolve_case(extraction: Extraction, ctx: Context) -> tuple[str, bool, list[Finding]]:
-    """The case a check table belongs to: by its printed case number, else by unit and check date."""
+def find_case_for(extraction: Extraction, ctx: Context) -> tuple[str | None, list[Finding]]:
+    """The case a form belongs to: by its printed case number, else by unit and check date."""
     findings: list[Finding] = []
     if extraction.case_ref:
         if ctx.store.get_case(extraction.case_ref):
-            return extraction.case_ref, False, findings
+            return extraction.case_ref, findings
         findings.append(checks.warning(
             FindingCode.case_ref_unknown, None,
             f"表上的编号 {extraction.case_ref} 在本系统中不存在，已按被抽查单位和抽查日期归档。"))
     unit = extraction.fields.get("inspected_unit") or ""
     check_date = (extraction.fields.get("check_start") or "")[:10] or None
     existing = ctx.store.find_case(company_key(unit), check_date)
-    if existing:
-        return existing.id, False, findings
+    return (existing.id if existing else None), findings
+
+
+def new_case_id(extraction: Extraction, ctx: Context) -> str:
+    check_date = (extraction.fields.get("check_start") or "")[:10]
     year = int(check_date[:4]) if check_date else int(now_iso()[:4])
     with ctx.store.begin() as tx:
-        return tx.next_case_id(ctx.settings.case_prefix, year), True, findings
-
-
-def plan_public_form(fields: dict, case_id: str, job: Path,
-                     ctx: Context) -> tuple[list[Finding], tuple[Output, ...]]:
-    """Render the 公示表 when everything it needs is known; else say what is missing."""
-    unit = fields.get("inspected_unit") or ""
-    check_date = (fields.get("check_start") or "")[:10] or None
-    pub = lists.lookup_publication(ctx.store, unit, check_date, default_task=ctx.settings.default_task_name,
-                                   default_type=ctx.settings.default_check_type)
-    result = derive_result(fields.get("situation"), fields.get("handling"))
-    missing: list[Finding] = []
-    if not pub.uscc:
-        missing.append(checks.warning(FindingCode.uscc_missing, "uscc",
-                                      f"检查对象名录库中没有“{unit}”，无法填写公示表的统一社会信用代码。"))
-    if not pub.task_name or not pub.check_type:
-        missing.append(checks.warning(FindingCode.task_missing, "task_name",
-                                      f"抽查任务表中没有“{unit}”在 {check_date} 所属的抽查任务，"
-                                      "无法填写抽查任务名称和抽查检查类型。"))
-    if result is None:
-        missing.append(checks.warning(FindingCode.result_undecided, "situation",
-                                      "无法从“抽查情况”和“处理意见和建议”判断检查抽查结果"
-                                      "（如“未发现问题”“发现问题已责令改正”），请人工确认。"))
-    if missing:
-        return missing, ()
-    context = public_form_context(
-        unit_name=unit, uscc=pub.uscc, authority=ctx.settings.bureau, task_name=pub.task_name,
-        check_date=_cn_date_range(fields.get("check_start"), fields.get("check_end")),
-        check_type=pub.check_type, result=result)
-    out = job / "public_form.docx"
-    render_public_form(context, out, template_dir=ctx.settings.templates_dir)
-    name = safe_filename(f"{unit}-{check_date}") + ".docx"
-    return [], (Output(out, f"{PUBLIC_FORMS}/{name}", "public_form_docx"),)
-
-
-def _cn_date_range(start: str | None, end: str | None) -> str:
-    def cn(d: str) -> str:
-        return f"{int(d[:4])}年{int(d[5:7])}月{int(d[8:10])}日"
-    if not start:
-        return ""
-    if end and end[:10] != start[:10]:
-        return f"{cn(start)}至{cn(end)}"
-    return cn(start)
+        return tx.next_case_id(ctx.settings.case_prefix, year)
 
 
 # --- stage 3: commit ----------------------------------------------------------------------------
@@ -273,9 +248,12 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
     for out in plan.outputs:
         dest = outbox / out.dest
         if out.unique:
-            # The note follows the name chosen for the returned original.
-            base = taken.get(out.dest.removesuffix(".错误说明.txt"))
-            dest = base.with_name(base.name + ".错误说明.txt") if base else unique_path(dest)
+            # A companion (``<original>.错误说明.txt``, ``.html``) follows the name chosen for its original.
+            owner = next((d for d in taken if out.dest.startswith(d + ".")), None)
+            if owner is not None:
+                dest = taken[owner].with_name(taken[owner].name + out.dest.removeprefix(owner))
+            else:
+                dest = unique_path(dest)
             taken[out.dest] = dest
         sha = publish(out.job_path, dest)
         published.append(OutputRow(plan.case_id, received.file_id, out.kind,
@@ -303,7 +281,9 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
         for row in published:
             tx.add_output(row)
         if plan.list_import:
-            tx.add_list_version(plan.list_import.kind.kind, received.file_id, plan.list_import.rows)
+            tx.add_list_version(plan.list_import.kind.kind, received.file_id, plan.list_import.rows,
+                                effective_from=plan.list_import.effective_from, source_name=received.name,
+                                sha256=received.sha256)
         tx.finish_file(received.file_id, status=plan.status, form=plan.form, case_id=plan.case_id,
                        message="；".join(f.message for f in plan.findings) or None)
     _remove_from_inbox(received.source)
@@ -335,42 +315,24 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             if received.rel.split("/")[0] == LISTS_FOLDER:
                 plan = plan_list_import(received)
             else:
-                plan = plan_document(received, job, ctx)
+                plan = (plan_review_sheet(received, ctx) if received.kind == "xlsx"
+                        and review.is_review_sheet(received.stored) else plan_document(received, job, ctx))
         except InputFileError as exc:
             if exc.code == FindingCode.scan_pending.value:
                 return commit(received, plan_scan_pending(received, job, exc), ctx)
             finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
                                    else FindingCode.file_unreadable, exc.field, exc.message)
             plan = plan_rejection(received, job, [finding])
-        return commit(received, plan, ctx)
+        outcome = commit(received, plan, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-
-
-def refresh_waiting_cases(ctx: Context) -> list[str]:
-    """After a list changed: publish every waiting case whose missing data is now known."""
-    done = []
-    for case in ctx.store.list_cases():
-        if case.status is not CaseStatus.incomplete or not case.record:
-            continue
-        job = ctx.settings.jobs_dir / f"case-{case.id}"
-        shutil.rmtree(job, ignore_errors=True)
-        job.mkdir(parents=True)
-        try:
-            missing, outputs = plan_public_form(case.record, case.id, job, ctx)
-            if missing:
-                continue
-            rows = [OutputRow(case.id, None, o.kind, o.dest, publish(o.job_path, ctx.settings.outbox / o.dest))
-                    for o in outputs]
-            with ctx.store.begin() as tx:
-                for row in rows:
-                    tx.add_output(row)
-                tx.update_case(case.id, status=CaseStatus.publishable)
-                tx.log("case", case.id, "completed_from_lists")
-            done.append(case.id)
-        finally:
-            shutil.rmtree(job, ignore_errors=True)
-    return done
+    if plan.case_id and plan.status is not FileStatus.rejected:
+        # After the commit, so that a crash here leaves a recorded file and a case that the next
+        # pass evaluates again (reevaluate_open_cases).
+        done = casework.reevaluate_case(ctx, plan.case_id)
+        if done is not None:
+            outcome = dataclasses.replace(outcome, outputs=outcome.outputs + done.outputs)
+    return outcome
 
 
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
@@ -385,17 +347,19 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
     paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER, str(p)))
     outcomes: list[Outcome] = [Outcome(p.relative_to(inbox).as_posix(), "", FileStatus.ignored, None)
                                for p in ignored]
-    lists_changed = False
     for path in paths:
         if not path.exists():
             continue
         outcome = process_file(path, ctx)
-        lists_changed |= outcome.status is FileStatus.accepted and outcome.name.startswith(LISTS_FOLDER + "/")
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
-    if lists_changed:
-        refresh_waiting_cases(ctx)
+    # Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
+    # undecided case once per pass (cheap; unchanged notes are not rewritten).
+    casework.reevaluate_open_cases(ctx)
+    sheet = ctx.settings.outbox / review.REVIEW_SHEET
+    if sheet.exists() or review.questions(ctx.store):
+        review.write_review_sheet(ctx.store, sheet)
     return outcomes
 
 

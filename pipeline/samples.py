@@ -97,7 +97,7 @@ def make_inspectors(rng: random.Random, n: int) -> list[Person]:
     for i in range(n):
         out.append(Person(person_name(rng), rng.choice(_TITLES), rng.choice(("产业政策科", "安全生产科", "节能与综合利用科")),
                           f"3706{rng.randrange(10, 99)}{2018 + i % 6}{rng.randrange(10**4, 10**5)}",
-                          dt.date(2028, 12, 31), f"13{rng.randrange(5, 9)}{rng.randrange(10**8, 10**9)}"))
+                          dt.date(2028, 12, 31), f"13{rng.randrange(5, 9)}{rng.randrange(10**7, 10**8)}"))
     return out
 
 

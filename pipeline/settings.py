@@ -58,6 +58,12 @@ class Settings:
     default_check_type: str = field(
         default="", metadata=_doc("抽查检查类型的缺省值，如 不定向抽查（留空则案卷等待补充）")
     )
+    licence_pattern: str = field(
+        default="", metadata=_doc("执法证号格式（正则表达式，留空不检查；尚无公开的编号规则）")
+    )
+    calendar_file: Path = field(
+        default=Path(), metadata=_doc("本地节假日调休文件（TOML）；留空即数据目录中的 节假日调休.toml")
+    )
     soffice: str = field(default="soffice", metadata=_doc("LibreOffice 可执行文件（用于 PDF 转换和旧格式）"))
 
     @property
@@ -71,6 +77,10 @@ class Settings:
     @property
     def jobs_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def calendar_path(self) -> Path:
+        return self.calendar_file if str(self.calendar_file) not in ("", ".") else self.data_dir / "节假日调休.toml"
 
     @property
     def templates_dir(self) -> Path:

@@ -13,9 +13,15 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import write_check_table, write_tasks_sheet, write_units_sheet
+from pipeline.demo import (
+    write_check_table,
+    write_roster_sheet,
+    write_site_record,
+    write_tasks_sheet,
+    write_units_sheet,
+)
 from pipeline.process import LISTS_FOLDER
-from pipeline.samples import Company, check_table_fields, make_companies, make_inspectors
+from pipeline.samples import Company, check_table_fields, make_companies, make_inspectors, site_record_fields
 from pipeline.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,25 +49,41 @@ class Samples:
         self.companies = make_companies(rng, 6)
         self.people = make_inspectors(rng, 4)
 
-    def fields(self, company: Company | None = None, inspectors: int = 2, **overrides: Any) -> dict[str, Any]:
+    def fields(self, company: Company | None = None, inspectors: int = 2, team: list[dict[str, Any]] | None = None,
+               **overrides: Any) -> dict[str, Any]:
+        """``inspectors`` takes the first N sample people; ``team`` gives the inspector dicts outright."""
         company = company or self.companies[0]
         fields = check_table_fields(self.rng, company, self.people[:inspectors], dt.datetime(2026, 11, 9, 9, 30))
+        # A written check by default: an on-site check also needs its 现场检查笔录 (see site_record).
+        fields["methods"] = ["书面检查"]
+        if team is not None:
+            fields["inspectors"] = team
         fields.update(overrides)
         return fields
+
+    def site_record(self, name: str, company: Company | None = None, refused: bool = False,
+                    folder: Path | None = None, **overrides: Any) -> Path:
+        path = (folder or self.settings.inbox) / name
+        fields = site_record_fields(self.rng, company or self.companies[0], self.people[:2],
+                                    dt.datetime(2026, 11, 9, 9, 30), refused=refused)
+        fields.update(overrides)
+        write_site_record(path, fields, self.settings)
+        return path
 
     def check_table(self, name: str, folder: Path | None = None, **kwargs: Any) -> Path:
         path = (folder or self.settings.inbox) / name
         write_check_table(path, self.fields(**kwargs), self.settings)
         return path
 
-    def lists(self, companies: list[Company] | None = None, folder: Path | None = None) -> tuple[Path, Path]:
+    def lists(self, companies: list[Company] | None = None, folder: Path | None = None) -> tuple[Path, Path, Path]:
         companies = self.companies if companies is None else companies
         target = (folder or self.settings.inbox) / LISTS_FOLDER
         target.mkdir(parents=True, exist_ok=True)
-        units, tasks = target / "检查对象名录库.xlsx", target / "抽查任务.xlsx"
+        units, tasks, roster = target / "检查对象名录库.xlsx", target / "抽查任务.xlsx", target / "执法检查人员名录库.xlsx"
         write_units_sheet(units, companies)
         write_tasks_sheet(tasks, companies, "民用爆炸物品销售的安全生产监督管理")
-        return units, tasks
+        write_roster_sheet(roster, self.people)
+        return units, tasks, roster
 
 
 @pytest.fixture

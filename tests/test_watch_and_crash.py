@@ -138,11 +138,11 @@ def test_polling_mode_picks_up_a_file_dropped_while_watching(settings: Settings,
     thread = threading.Thread(target=watch, args=(ctx,), kwargs={"stop": stop, "on_outcome": lambda o: seen.append(o.status)})
     thread.start()
     try:
-        wait_for(lambda: len(seen) == 2)  # the two lists present at start
+        wait_for(lambda: len(seen) == 3)  # the three lists present at start
         samples.check_table("检查表.docx")
         wait_for(lambda: len(public_forms(settings)) == 1)
     finally:
         stop.set()
         thread.join(timeout=10)
     assert not thread.is_alive()
-    assert seen == [FileStatus.accepted] * 3
+    assert seen == [FileStatus.accepted] * 4

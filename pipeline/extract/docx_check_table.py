@@ -1,7 +1,8 @@
 """Read the 随机抽查事项检查表 out of a Word (.docx/.docm) file, as staff actually fill it.
 
-This module does the Word-specific reading only and hands the tables, as ``Grid``s, to the
-format-independent engine in ``pipeline.extract.grid``. Every table (nested ones included) is laid
+This module does the Word-specific reading only: its seam ``read_grids`` hands the tables, as
+``Grid``s, to the format-independent engine in ``pipeline.extract.grid``, which reads every form
+(``DocxExtractor(form)``) out of them. Every table (nested ones included) is laid
 out on its grid; merged cells are de-duplicated by their ``w:tc`` element (a vertically merged cell
 is the element of its first row, as python-docx does it).
 
@@ -24,13 +25,12 @@ import docx
 from docx.oxml.ns import qn
 
 from pipeline.errors import InputFileError
-from pipeline.models import Extraction
 
 from .base import error_for_kind
-from .grid import CASE_REF_PATTERN, NOT_CHECK_TABLE, Grid, GridCell, extract_check_table, find_case_ref
+from .grid import CASE_REF_PATTERN, NOT_CHECK_TABLE, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
 from .sniff import detect_kind
 
-__all__ = ["CASE_REF_PATTERN", "NOT_CHECK_TABLE", "DocxCheckTableExtractor"]
+__all__ = ["CASE_REF_PATTERN", "NOT_CHECK_TABLE", "DocxCheckTableExtractor", "DocxExtractor", "read_grids"]
 
 # --- WordprocessingML tags -------------------------------------------------------------------
 _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
@@ -280,15 +280,21 @@ def _open(path: Path) -> Any:
         raise _open_error(path) from exc
 
 
-# --- the extractor ---------------------------------------------------------------------------
-class DocxCheckTableExtractor:
-    """Extractor of the 随机抽查事项检查表 from Word files (see the module docstring)."""
+# --- the seam and the extractor --------------------------------------------------------------
+def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
+    """Every table of the Word file ``path`` (nested ones included) as a grid, and its case number."""
+    document = _open(path)
+    texts: dict[Any, str] = {}
+    grids = [_grid(number, tbl, texts) for number, tbl in enumerate(_iter_tables(document), start=1)]
+    return FormGrids(grids, _case_ref(document), display_name or path.name)
 
-    name: str = "docx_check_table"
+
+class DocxExtractor(GridExtractor):
+    """Extractor of a form (default: the 随机抽查事项检查表) from Word files (see the module docstring)."""
+
+    fmt = "docx"
     kinds: frozenset[str] = frozenset({"docx"})
+    read_grids = staticmethod(read_grids)
 
-    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
-        document = _open(path)
-        texts: dict[Any, str] = {}
-        grids = (_grid(number, tbl, texts) for number, tbl in enumerate(_iter_tables(document), start=1))
-        return extract_check_table(grids, file=display_name or path.name, case_ref=_case_ref(document))
+
+DocxCheckTableExtractor = DocxExtractor

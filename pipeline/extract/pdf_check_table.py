@@ -1,7 +1,8 @@
 """Read the 随机抽查事项检查表 out of a PDF file (sniffed kind ``"pdf"``).
 
-This module does the PDF-specific reading only and hands the tables, as ``Grid``s, to the
-format-independent engine in ``pipeline.extract.grid``:
+This module does the PDF-specific reading only: its seam ``read_grids`` hands the tables, as
+``Grid``s, to the format-independent engine in ``pipeline.extract.grid``, which reads every form
+(``PdfExtractor(form)``) out of them:
 
 * Ruled tables (PDFs exported from Word, WPS or LibreOffice) are found with pdfplumber's
   ``find_tables``; each cell bbox becomes one ``GridCell`` (a merged cell covers several grid rows
@@ -33,7 +34,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,8 @@ from pdfplumber.utils.exceptions import PdfminerException
 from pypdf import PasswordType, PdfReader
 
 from pipeline.errors import InputFileError
-from pipeline.models import Extraction
 
-from .grid import FORM_LABELS, INSPECTOR_HEADINGS, Grid, GridCell, extract_check_table, find_case_ref
+from .grid import FORM_LABELS, INSPECTOR_HEADINGS, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
 from .normalize import KNOWN_METHODS, label_key
 
 __all__ = [
@@ -54,6 +54,8 @@ __all__ = [
     "SCAN_PENDING_MESSAGE",
     "UNREADABLE_MESSAGE",
     "PdfCheckTableExtractor",
+    "PdfExtractor",
+    "read_grids",
 ]
 
 SCAN_PENDING_MESSAGE = (
@@ -874,38 +876,46 @@ def _pages_text(pages: Sequence[int]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# The extractor
-class PdfCheckTableExtractor:
-    """Extractor of the 随机抽查事项检查表 from PDF files (see the module docstring)."""
+# The seam and the extractor
+def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
+    """The form fields and the tables (ruled or not) of the PDF ``path`` as grids, its case number,
+    and for the check table: the warning about image-only pages, ``SCAN_PENDING`` for a scan."""
+    form_grid, form_case = _read_form(path)
+    try:
+        with pdfplumber.open(path, password="") as pdf:
+            raw_pages = _raw_pages(pdf)
+    except Exception as exc:  # pdfminer raises many kinds of errors on damaged files
+        raise _open_error(exc) from exc
+    pages = _read_pages(raw_pages)
+    grids = ([form_grid] if form_grid else []) + pages.grids
+    refusal: InputFileError | None = None
+    if not pages.text_pages and not form_grid:
+        if pages.image_pages:
+            refusal = _scan_pending()
+        else:
+            refusal = InputFileError(EMPTY_MESSAGE, field="file", code="FILE_NOT_CHECK_TABLE")
+    warnings: tuple[str, ...] = ()
+    if pages.image_pages and pages.text_pages:
+        warnings = (
+            f"{_pages_text(pages.image_pages)}是扫描图片，没有可读取的文字，其中的内容未识别。"
+            "如这些页有检查表内容，请同时放入填写好的电子版检查表（.docx）。",
+        )
+    return FormGrids(
+        grids,
+        find_case_ref("\n".join(t for t in (form_case, pages.first_page_text) if t)),
+        display_name or path.name,
+        warnings=warnings,
+        refusal=refusal,
+        not_found=_scan_pending() if pages.image_pages else None,
+    )
 
-    name: str = "pdf_check_table"
+
+class PdfExtractor(GridExtractor):
+    """Extractor of a form (default: the 随机抽查事项检查表) from PDF files (see the module docstring)."""
+
+    fmt = "pdf"
     kinds: frozenset[str] = frozenset({"pdf"})
+    read_grids = staticmethod(read_grids)
 
-    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
-        file = display_name or path.name
-        form_grid, form_case = _read_form(path)
-        try:
-            with pdfplumber.open(path, password="") as pdf:
-                raw_pages = _raw_pages(pdf)
-        except Exception as exc:  # pdfminer raises many kinds of errors on damaged files
-            raise _open_error(exc) from exc
-        pages = _read_pages(raw_pages)
-        grids = ([form_grid] if form_grid else []) + pages.grids
-        if not pages.text_pages and not form_grid:
-            if pages.image_pages:
-                raise _scan_pending()
-            raise InputFileError(EMPTY_MESSAGE, field="file", code="FILE_NOT_CHECK_TABLE")
-        case_ref = find_case_ref("\n".join(t for t in (form_case, pages.first_page_text) if t))
-        try:
-            extraction = extract_check_table(grids, file=file, case_ref=case_ref)
-        except InputFileError as exc:
-            if exc.code == "FILE_NOT_CHECK_TABLE" and pages.image_pages:
-                raise _scan_pending() from exc
-            raise
-        if pages.image_pages and pages.text_pages:
-            warning = (
-                f"{_pages_text(pages.image_pages)}是扫描图片，没有可读取的文字，其中的内容未识别。"
-                "如这些页有检查表内容，请同时放入填写好的电子版检查表（.docx）。"
-            )
-            extraction = replace(extraction, warnings=(*extraction.warnings, warning))
-        return extraction
+
+PdfCheckTableExtractor = PdfExtractor

@@ -1,7 +1,8 @@
 """Which extractor reads which kind of file; sniff a file and hand it to the right one.
 
 Adding a format or a form is one line in ``_BUILTIN`` (an object satisfying ``Extractor`` whose
-``kinds`` names the sniffed kinds it reads). Each kind holds a list of extractors, tried in order: an
+``kinds`` names the sniffed kinds it reads; for the formats read as grids, a format's
+``GridExtractor`` subclass given a ``Form``). Each kind holds a list of extractors, tried in order: an
 extractor that raises ``InputFileError`` with a "not my form" code (``NOT_MY_FORM``, such as
 ``FILE_NOT_CHECK_TABLE``) passes the file to the next one; when every one says so, the first one's
 error is raised. Kinds without an extractor are refused with a Chinese message from
@@ -16,32 +17,29 @@ from pipeline.errors import InputFileError
 from pipeline.models import Extraction
 
 from .base import Extractor, error_for_kind
-from .docx_check_table import DocxCheckTableExtractor
+from .docx_check_table import DocxExtractor
+from .grid import CHECK_TABLE, NOT_CHECK_TABLE_CODE
 from .legacy import LegacyExtractor
-from .pdf_check_table import PdfCheckTableExtractor
-from .site_record import (
-    NOT_SITE_RECORD_CODE,
-    DocxSiteRecordExtractor,
-    PdfSiteRecordExtractor,
-    XlsxSiteRecordExtractor,
-)
+from .pdf_check_table import PdfExtractor
+from .site_record import NOT_SITE_RECORD_CODE, SITE_RECORD
 from .sniff import detect_kind
-from .xlsx_check_table import XlsxCheckTableExtractor
+from .xlsx_check_table import XlsxExtractor
 
 __all__ = ["NOT_MY_FORM", "extract_file", "get_extractor", "get_extractors", "register", "supported_kinds"]
 
+# Per kind, the check table is tried before the site record.
 _BUILTIN: tuple[Extractor, ...] = (
-    DocxCheckTableExtractor(),
-    DocxSiteRecordExtractor(),
-    XlsxCheckTableExtractor(),
-    XlsxSiteRecordExtractor(),
+    DocxExtractor(CHECK_TABLE),
+    DocxExtractor(SITE_RECORD),
+    XlsxExtractor(CHECK_TABLE),
+    XlsxExtractor(SITE_RECORD),
     LegacyExtractor(),
-    PdfCheckTableExtractor(),
-    PdfSiteRecordExtractor(),
+    PdfExtractor(CHECK_TABLE),
+    PdfExtractor(SITE_RECORD),
 )
 
 # Error codes with which an extractor says "this readable file is not my form".
-NOT_MY_FORM: frozenset[str] = frozenset({"FILE_NOT_CHECK_TABLE", NOT_SITE_RECORD_CODE})
+NOT_MY_FORM: frozenset[str] = frozenset({NOT_CHECK_TABLE_CODE, NOT_SITE_RECORD_CODE})
 
 _REGISTRY: dict[str, list[Extractor]] = {}
 

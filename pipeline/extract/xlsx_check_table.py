@@ -42,10 +42,10 @@ from pipeline.errors import InputFileError
 from pipeline.models import FIELD_LABELS, Extraction, Provenance
 
 from .base import error_for_kind
-from .grid import NOT_CHECK_TABLE, WARNED, Grid, GridCell, extract_check_table, find_case_ref
+from .grid import WARNED, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
 from .sniff import detect_kind
 
-__all__ = ["XlsxCheckTableExtractor", "cell_text"]
+__all__ = ["XlsxCheckTableExtractor", "XlsxExtractor", "cell_text", "read_grids"]
 
 # The check table is small: cells beyond these bounds (formatting run down a whole column) are ignored.
 MAX_ROWS = 2000
@@ -304,7 +304,7 @@ def _xls_text(book: Any, cell: Any, number_format: Callable[[int], str | None]) 
     return cell_text(cell.value, fmt if fmt and not is_datetime(fmt) else None)
 
 
-# --- the extractor ---------------------------------------------------------------------------
+# --- the seam and the extractor ---------------------------------------------------------------
 def _field_names(extraction: Extraction, location: str) -> list[str]:
     """The fields read from the cell at ``location`` that came out empty."""
     keys = [
@@ -336,32 +336,38 @@ def _with_formula_warnings(extraction: Extraction, sheet: _Sheet) -> Extraction:
     return dataclasses.replace(extraction, warnings=tuple(dict.fromkeys(messages)), provenance=provenance)
 
 
-class XlsxCheckTableExtractor:
-    """Extractor of the 随机抽查事项检查表 from Excel workbooks (see the module docstring)."""
+def _sheet_grids(sheet: _Sheet, file: str, xlsx_data: bytes | None) -> FormGrids:
+    """One sheet for the forms; a check table read from it gets the sheet's formula warnings."""
 
-    name: str = "xlsx_check_table"
+    def annotate(extraction: Extraction) -> Extraction:
+        if xlsx_data is not None:
+            _uncached_formulas(xlsx_data, sheet)
+        return _with_formula_warnings(extraction, sheet)
+
+    return FormGrids([sheet.grid()], find_case_ref(sheet.all_text()), file, annotate=annotate)
+
+
+def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
+    """The workbook ``path`` (.xlsx/.xlsm or .xls, sniffed) as one part per sheet, in order."""
+    try:
+        kind = detect_kind(path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise error_for_kind("unreadable") from exc
+    if kind not in XlsxExtractor.kinds:
+        raise error_for_kind(kind)
+    file = display_name or path.name
+    sheets = _xls_sheets(data) if kind == "xls" else _xlsx_sheets(data)
+    parts = tuple(_sheet_grids(sheet, file, data if kind == "xlsx" else None) for sheet in sheets)
+    return FormGrids([], None, file, parts=parts)
+
+
+class XlsxExtractor(GridExtractor):
+    """Extractor of a form (default: the 随机抽查事项检查表) from Excel workbooks (see the module docstring)."""
+
+    fmt = "xlsx"
     kinds: frozenset[str] = frozenset({"xlsx", "xls"})
+    read_grids = staticmethod(read_grids)
 
-    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
-        try:
-            kind = detect_kind(path)
-            data = path.read_bytes()
-        except OSError as exc:
-            raise error_for_kind("unreadable") from exc
-        if kind not in self.kinds:
-            raise error_for_kind(kind)
-        file = display_name or path.name
-        sheets = _xls_sheets(data) if kind == "xls" else _xlsx_sheets(data)
-        for sheet in sheets:
-            try:
-                extraction = extract_check_table(
-                    [sheet.grid()], file=file, case_ref=find_case_ref(sheet.all_text())
-                )
-            except InputFileError as exc:
-                if exc.code == "FILE_NOT_CHECK_TABLE":
-                    continue  # not this sheet: a cover, a list, notes
-                raise
-            if kind == "xlsx":
-                _uncached_formulas(data, sheet)
-            return _with_formula_warnings(extraction, sheet)
-        raise InputFileError(NOT_CHECK_TABLE, field="file", code="FILE_NOT_CHECK_TABLE")
+
+XlsxCheckTableExtractor = XlsxExtractor

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Protocol
 
 from pipeline.codes import CaseStatus, FileStatus
@@ -65,6 +66,20 @@ class EventRow:
     detail: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class ListVersionRow:
+    """One imported version of a list; ``effective_from`` (YYYY-MM-DD) is when it comes into force."""
+
+    id: int
+    kind: str
+    file_id: int | None
+    imported_at: str
+    row_count: int
+    effective_from: str
+    source_name: str | None
+    sha256: str | None
+
+
 class StoreTx(Protocol):
     """Operations available inside one transaction."""
 
@@ -85,7 +100,12 @@ class StoreTx(Protocol):
     def add_output(self, row: OutputRow) -> None: ...
     def log(self, entity: str, entity_id: str, action: str, detail: dict[str, Any] | None = None,
             actor: str = "pipeline") -> None: ...
-    def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]]) -> int: ...
+    def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]], *,
+                         effective_from: date | str | None = None, source_name: str | None = None,
+                         sha256: str | None = None) -> int:
+        """Store a new version; ``effective_from`` defaults to the import date, the name and SHA-256
+        to those of the file row."""
+        ...
 
 
 class Store(Protocol):
@@ -101,5 +121,14 @@ class Store(Protocol):
     def outputs_for_file(self, file_id: int) -> list[OutputRow]: ...
     def outputs_for_case(self, case_id: str) -> list[OutputRow]: ...
     def events(self, entity: str | None = None, entity_id: str | None = None) -> Iterator[EventRow]: ...
-    def list_rows(self, kind: str) -> list[dict[str, Any]]: ...
+    def list_versions(self, kind: str | None = None) -> list[ListVersionRow]:
+        """Versions by kind, each kind in force order (effective_from, then import order)."""
+        ...
+    def list_version_on(self, kind: str, on: date | None = None) -> ListVersionRow | None:
+        """The version in force on ``on`` (``None``: the newest import)."""
+        ...
+    def list_rows(self, kind: str, on: date | None = None) -> list[dict[str, Any]]:
+        """Rows of the version in force on ``on`` (``None``: the newest import); empty when none."""
+        ...
+    def list_version_rows(self, version_id: int) -> list[dict[str, Any]]: ...
     def close(self) -> None: ...

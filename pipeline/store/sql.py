@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.codes import CaseStatus, FileStatus
 from pipeline.errors import StoreError
-from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, OutputRow
+from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 
 
 def now_iso() -> str:
@@ -36,6 +36,13 @@ def _file_row(r: Any) -> FileRow:
         id=r.id, sha256=r.sha256, original_name=r.original_name, inbox_path=r.inbox_path, size=r.size,
         mtime_ns=r.mtime_ns, received_at=r.received_at, kind=r.kind, form=r.form,
         status=FileStatus(r.status), case_id=r.case_id, duplicate_of=r.duplicate_of, message=r.message,
+    )
+
+
+def _version_row(r: Any) -> ListVersionRow:
+    return ListVersionRow(
+        id=r.id, kind=r.kind, file_id=r.file_id, imported_at=r.imported_at, row_count=r.row_count,
+        effective_from=r.effective_from or r.imported_at[:10], source_name=r.source_name, sha256=r.sha256,
     )
 
 
@@ -155,14 +162,27 @@ class SqlTx:
             at=now_iso(), actor=actor, entity=entity, eid=entity_id, action=action, detail=_json(detail),
         )
 
-    def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]]) -> int:
+    def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]], *,
+                         effective_from: date | str | None = None, source_name: str | None = None,
+                         sha256: str | None = None) -> int:
+        at = now_iso()
+        if isinstance(effective_from, date):
+            effective_from = effective_from.isoformat()
+        effective_from = effective_from or at[:10]
+        if file_id is not None and (source_name is None or sha256 is None):
+            file = self._exec("SELECT original_name, sha256 FROM files WHERE id=:id", id=file_id).one_or_none()
+            if file is not None:
+                source_name = source_name or file.original_name
+                sha256 = sha256 or file.sha256
         version = int(self._exec(
-            "INSERT INTO list_versions (kind, file_id, imported_at, row_count) VALUES (:k, :f, :at, :n)"
-            " RETURNING id", k=kind, f=file_id, at=now_iso(), n=len(rows)).scalar_one())
+            "INSERT INTO list_versions (kind, file_id, imported_at, row_count, effective_from, source_name, sha256)"
+            " VALUES (:k, :f, :at, :n, :eff, :src, :sha) RETURNING id",
+            k=kind, f=file_id, at=at, n=len(rows), eff=effective_from, src=source_name, sha=sha256).scalar_one())
         for row_no, data in rows:
             self._exec("INSERT INTO list_rows (version_id, row_no, data) VALUES (:v, :r, :d)",
                        v=version, r=row_no, d=_json(data))
-        self.log("list", str(version), "imported", {"kind": kind, "file": file_id, "rows": len(rows)})
+        self.log("list", str(version), "imported", {"kind": kind, "file": file_id, "rows": len(rows),
+                                                    "effective_from": effective_from, "source": source_name})
         return version
 
 
@@ -270,11 +290,37 @@ class SqlStore:
         for r in self._rows(sql + " ORDER BY id", **params):
             yield EventRow(r.id, r.at, r.actor, r.entity, r.entity_id, r.action, _unjson(r.detail))
 
-    def list_rows(self, kind: str) -> list[dict[str, Any]]:
-        """Rows of the newest imported version of a list (empty when never imported)."""
-        rows = self._rows(
-            "SELECT data FROM list_rows WHERE version_id ="
-            " (SELECT MAX(id) FROM list_versions WHERE kind=:k) ORDER BY row_no", k=kind)
+    def list_versions(self, kind: str | None = None) -> list[ListVersionRow]:
+        sql = "SELECT * FROM list_versions"
+        params: dict[str, Any] = {}
+        if kind is not None:
+            sql, params = sql + " WHERE kind=:k", {"k": kind}
+        return [_version_row(r) for r in self._rows(sql + " ORDER BY kind, effective_from, id", **params)]
+
+    def list_version_on(self, kind: str, on: date | None = None) -> ListVersionRow | None:
+        """The newest version whose effective_from is on or before ``on``; ``on=None``: the newest import.
+
+        A date before every version's effective_from gets the earliest version: it is the best
+        evidence there is for that time (a list imported after the checks it covers is still valid
+        for them).
+        """
+        if on is None:
+            rows = self._rows("SELECT * FROM list_versions WHERE kind=:k ORDER BY id DESC LIMIT 1", k=kind)
+        else:
+            rows = self._rows(
+                "SELECT * FROM list_versions WHERE kind=:k AND effective_from <= :d"
+                " ORDER BY effective_from DESC, id DESC LIMIT 1", k=kind, d=on.isoformat())
+            rows = rows or self._rows(
+                "SELECT * FROM list_versions WHERE kind=:k ORDER BY effective_from, id DESC LIMIT 1", k=kind)
+        return _version_row(rows[0]) if rows else None
+
+    def list_rows(self, kind: str, on: date | None = None) -> list[dict[str, Any]]:
+        """Rows of the version in force on ``on`` (``None``: the newest import); empty when never imported."""
+        version = self.list_version_on(kind, on)
+        return [] if version is None else self.list_version_rows(version.id)
+
+    def list_version_rows(self, version_id: int) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
         return [json.loads(r.data) for r in rows]
 
     def close(self) -> None:
