@@ -256,7 +256,7 @@ def cmd_lists(args: argparse.Namespace) -> int:
                 raise BadArgsError("请指定要导入的名录文件，如 shuangsui lists import 执法检查人员名录库.xlsx")
             outcome = import_list_file(ctx, args.file)
             _print_outcome(outcome)
-            return 0
+            return int(ExitCode.input_file) if outcome.status is FileStatus.rejected else 0
         return print_lists(ctx.store, out)
     finally:
         ctx.store.close()

@@ -60,13 +60,14 @@ def _cn(day: str) -> str:
 def _edit_cells(path: Path, edit: Callable[[str], str]) -> None:
     """Rewrite the text of every table paragraph through ``edit`` (keeping the first run's format)."""
     doc = Document(str(path))
-    seen: set[int] = set()
+    # Keep the elements themselves: an id() of a freed lxml proxy can be reused by another cell.
+    seen: set[Any] = set()
     for table in doc.tables:
         for row in table.rows:
             for cell in row.cells:
-                if id(cell._tc) in seen:
+                if cell._tc in seen:
                     continue
-                seen.add(id(cell._tc))
+                seen.add(cell._tc)
                 for para in cell.paragraphs:
                     new = edit(para.text)
                     if new != para.text and para.runs:

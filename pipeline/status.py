@@ -80,7 +80,7 @@ def print_status(ctx: Any, console: Console, today: date | None = None) -> int:
         return 0
     table = Table(title="案卷状态")
     for col in ("案卷编号", "被抽查单位", "状态", "检查日期", "后半部分期限", "公示期限", "待办", "提醒"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # never cut a case number or a date short
     for c in lines:
         style = "red" if any("逾期" in f for f in c.flags) else ("yellow" if c.flags else "")
         table.add_row(c.case_id, c.unit, c.status.label, c.check_date or "", c.due_lower_half or "",

@@ -239,3 +239,33 @@ def test_review_sheet_dropped_back_into_the_inbox_answers_and_publishes(ctx: Con
     assert "未发现问题" in text
     events = [e for e in ctx.store.events("case", outcome.case) if e.action == "question_answered"]
     assert events and events[0].actor == "inbox:待审核.xlsx"
+
+
+def _facts(samples: Samples, settings: Settings, today: dt.date, **overrides: Any) -> Any:
+    from pipeline.rules import Facts
+    from pipeline.workdays import WorkCalendar
+
+    return Facts(check=samples.fields(**overrides), settings=settings, calendar=WorkCalendar.load(None),
+                 today=today, roster=[{"姓名": p.name, "执法证号": p.licence_no} for p in samples.people])
+
+
+def test_licence_pattern_is_configurable(samples: Samples, settings: Settings) -> None:
+    from pipeline.rules import evaluate
+
+    loose = evaluate(_facts(samples, settings, dt.date(2026, 11, 28)))
+    assert "LICENCE_FORMAT" not in {f.code for f in loose.findings}
+    strict = evaluate(_facts(samples, settings.replace(licence_pattern=r"\d{11}"), dt.date(2026, 11, 28)))
+    assert {f.code: f.severity for f in strict.findings}.get("LICENCE_FORMAT") == "warning"
+
+
+def test_a_deadline_running_into_a_year_without_holiday_data_is_provisional_and_loud(
+        samples: Samples, settings: Settings) -> None:
+    from pipeline.rules import evaluate
+
+    late = evaluate(_facts(samples, settings, dt.date(2027, 2, 1), check_start="2026-12-24T09:30",
+                           check_end="2026-12-24T11:00", dept_opinion_date="2026-12-18",
+                           leader_approval_date="2026-12-21", authority_opinion_date="2026-12-21",
+                           leader_confirmation_date="2026-12-28", authority_seal_date="2026-12-28"))
+    assert late.due_publish is not None and not late.due_publish.certain
+    warning = next(f for f in late.findings if f.code == "CALENDAR_UNKNOWN")
+    assert "2027" in warning.message and "节假日调休.toml" in warning.message

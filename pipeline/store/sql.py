@@ -140,9 +140,10 @@ class SqlTx:
         at = now_iso()
         for f in findings:
             self._exec(
-                "INSERT INTO findings (file_id, case_id, code, severity, field, message, created_at)"
-                " VALUES (:file, :case, :code, :sev, :field, :msg, :at)",
-                file=file_id, case=case_id, code=f.code, sev=f.severity, field=f.field, msg=f.message, at=at,
+                "INSERT INTO findings (file_id, case_id, code, severity, field, message, article, created_at)"
+                " VALUES (:file, :case, :code, :sev, :field, :msg, :article, :at)",
+                file=file_id, case=case_id, code=f.code, sev=f.severity, field=f.field, msg=f.message,
+                article=f.article, at=at,
             )
 
     def add_output(self, row: OutputRow) -> None:
@@ -270,7 +271,7 @@ class SqlStore:
         return [_case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
 
     def findings_for_file(self, file_id: int) -> list[FindingRow]:
-        return [FindingRow(r.code, r.severity, r.field, r.message)
+        return [FindingRow(r.code, r.severity, r.field, r.message, r.article)
                 for r in self._rows("SELECT * FROM findings WHERE file_id=:f ORDER BY id", f=file_id)]
 
     def outputs_for_file(self, file_id: int) -> list[OutputRow]:
