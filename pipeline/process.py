@@ -9,6 +9,7 @@ or fully recorded: (1) the file is copied into the originals store and registere
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from pipeline import casework, checks, lists, notes, review, rules
 from pipeline.codes import CaseStatus, FileStatus, FindingCode, Severity
-from pipeline.errors import InputFileError
+from pipeline.errors import InputFileError, OutputError
 from pipeline.extract import detect_kind, extract_file
 from pipeline.extract.normalize import company_key
 from pipeline.intake import scan_inbox, settled
@@ -359,7 +360,9 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
     casework.reevaluate_open_cases(ctx)
     sheet = ctx.settings.outbox / review.REVIEW_SHEET
     if sheet.exists() or review.questions(ctx.store):
-        review.write_review_sheet(ctx.store, sheet)
+        # Open in Excel on the share (locked): the next pass writes it again.
+        with contextlib.suppress(OSError, OutputError):
+            review.write_review_sheet(ctx.store, sheet)
     return outcomes
 
 
