@@ -3,35 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
-from pipeline import __version__
+from pipeline import __version__, cli_archive, cli_outputs, cli_regenerate, cli_scans
+from pipeline.cli_common import actor as _actor
+from pipeline.cli_common import console, out
+from pipeline.cli_common import folder_args as _folders
+from pipeline.cli_common import print_outcome as _print_outcome
+from pipeline.cli_common import settings_from as _settings
+from pipeline.cli_common import with_context as _with_context
 from pipeline.codes import FileStatus
 from pipeline.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
-from pipeline.settings import Settings, load_settings
 
-console = Console(stderr=True)
-out = Console()
-
-_STATUS_STYLE = {
-    FileStatus.accepted: "green", FileStatus.waiting: "yellow", FileStatus.rejected: "red",
-    FileStatus.duplicate: "cyan", FileStatus.ignored: "dim", FileStatus.processing: "magenta",
-}
-
-
-def _folders(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--inbox", type=Path, help="收件箱目录（缺省：设置 inbox）")
-    p.add_argument("--outbox", type=Path, help="发件箱目录（缺省：设置 outbox）")
-    p.add_argument("--data", type=Path, help="数据目录（缺省：设置 data_dir）")
+# Each module in PLUGINS adds its own sub-commands: ``register(sub) -> {name: handler}``.
+PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,27 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     _folders(p)
     p.add_argument("question", nargs="?", type=int, metavar="问题编号")
     p.add_argument("answer", nargs="?", metavar="答案")
+    for plugin in PLUGINS:
+        COMMANDS.update(plugin.register(sub))
     return parser
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config, inbox=getattr(args, "inbox", None), outbox=getattr(args, "outbox", None),
-                         data_dir=getattr(args, "data", None))
-
-
-def _print_outcome(outcome: object) -> None:
-    from pipeline.process import Outcome
-
-    assert isinstance(outcome, Outcome)
-    style = _STATUS_STYLE.get(outcome.status, "")
-    line = f"[{style}]{outcome.status.label}[/] {outcome.name}"
-    if outcome.case:
-        line += f"  案卷 {outcome.case}"
-    console.print(line)
-    for f in outcome.findings:
-        console.print(f"    · {f.message}", style="red" if f.severity == "error" else "yellow")
-    for o in outcome.outputs:
-        console.print(f"    → outbox/{o}", style="dim")
 
 
 def cmd_process(args: argparse.Namespace) -> int:
@@ -205,12 +178,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0 if all(c.ok or c.optional for c in checks) else int(ExitCode.missing_dependency)
 
 
-def _with_context(args: argparse.Namespace) -> Any:
-    from pipeline.process import open_context
-
-    return open_context(_settings(args))
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     from pipeline.status import print_status
 
@@ -277,11 +244,8 @@ def cmd_review(args: argparse.Namespace) -> int:
         ctx.store.close()
 
 
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
-
-
-COMMANDS = {"process": cmd_process, "watch": cmd_watch, "extract": cmd_extract, "demo": cmd_demo,
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+            "process": cmd_process, "watch": cmd_watch, "extract": cmd_extract, "demo": cmd_demo,
             "doctor": cmd_doctor, "status": cmd_status, "case": cmd_case, "calendar": cmd_calendar,
             "lists": cmd_lists, "review": cmd_review}
 

@@ -15,6 +15,11 @@ from pipeline.errors import OutputError
 PUBLIC_FORMS = "公示表"
 RETURNED = "退回"
 WAITING = "待补充"
+UNMATCHED = "待匹配"          # scans that match no case yet
+GENERAL_OFFICE = "综合科"     # handoff bundles (第十三条、第十五条)
+PUBLICITY = "双公示"          # 行政处罚 export for the 双公示 system
+WEBSITE = "网站公示"          # 公示表 PDFs and the static listing page
+ARCHIVE = "归档"              # BagIt packages per case
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 MAX_NAME = 120
