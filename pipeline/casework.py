@@ -16,10 +16,10 @@ from typing import Any
 
 from sqlalchemy import text
 
-from pipeline import lists, notes
+from pipeline import lists, notes, public_forms
 from pipeline.codes import CaseStatus, Severity
-from pipeline.outbox import PUBLIC_FORMS, WAITING, publish, safe_filename
-from pipeline.render import public_form_context, render_public_form
+from pipeline.evidence import CaseEvidence, case_evidence
+from pipeline.outbox import WAITING, publish, safe_filename
 from pipeline.rules import Evaluation, Facts, evaluate
 from pipeline.store import CaseRow, OutputRow
 from pipeline.store.questions import answers_for, sync_questions
@@ -50,6 +50,10 @@ def site_records(ctx: Any, case_id: str) -> list[dict[str, Any]]:
         for file_id in files:
             rows = conn.execute(text("SELECT name, value FROM fields WHERE file_id=:f"), {"f": file_id})
             out.append({r.name: json.loads(r.value) if r.value is not None else None for r in rows})
+        # A scanned 笔录 is a 笔录 received; whether it is signed is the evidence rule's question.
+        scans = conn.execute(text("SELECT id FROM scan_documents WHERE case_id=:c AND form='site_record'"),
+                             {"c": case_id}).all()
+        out.extend({"source": "scan", "party_signed": True} for _ in scans)
     return out
 
 
@@ -69,6 +73,7 @@ def facts_for(ctx: Any, record: dict[str, Any], case_id: str | None, today: date
         tasks=lists.tasks_on(ctx.store, on),
         answers=answers_for(ctx.store, case_id) if case_id else {},
         overrides=overrides(ctx, case_id) if case_id else {},
+        evidence=case_evidence(ctx.store, case_id) if case_id else CaseEvidence(),
     )
 
 
@@ -120,7 +125,9 @@ def reevaluate_case(ctx: Any, case_id: str) -> CaseOutcome | None:
                 "id": case_id})
         if status is not case.status:
             tx.update_case(case_id, status=status)
-    return CaseOutcome(case_id, status, evaluation, tuple(r.path for r in rows))
+    # A publishable case with both files moves to 已公示 (or gets PDF_PENDING and is retried next pass).
+    outcome = CaseOutcome(case_id, status, evaluation, tuple(r.path for r in rows))
+    return public_forms.settle_publication(ctx, outcome)
 
 
 def _plan_outputs(ctx: Any, case: CaseRow, evaluation: Evaluation, status: CaseStatus,
@@ -128,14 +135,8 @@ def _plan_outputs(ctx: Any, case: CaseRow, evaluation: Evaluation, status: CaseS
     record = case.record or {}
     unit = record.get("inspected_unit") or ""
     if status is CaseStatus.publishable:
-        context = public_form_context(
-            unit_name=unit, uscc=evaluation.uscc, authority=ctx.settings.bureau, task_name=evaluation.task_name,
-            check_date=_cn_date_range(record.get("check_start"), record.get("check_end")),
-            check_type=evaluation.check_type, result=evaluation.result)
-        out = job / "public_form.docx"
-        render_public_form(context, out, template_dir=ctx.settings.templates_dir)
-        name = safe_filename(f"{unit}-{(record.get('check_start') or '')[:10]}") + ".docx"
-        return [(out, f"{PUBLIC_FORMS}/{name}", "public_form_docx")]
+        # The 公示表 as .docx and PDF/A in one step (pipeline.public_forms).
+        return public_forms.plan_public_form(ctx, case, evaluation, job)
     open_items = [f for f in evaluation.findings if f.severity in (Severity.waiting.value, Severity.review.value)]
     if not open_items:
         return []
@@ -155,22 +156,13 @@ def _remove_waiting_notes(ctx: Any, case_id: str) -> None:
             note.unlink(missing_ok=True)
 
 
-def _cn_date_range(start: str | None, end: str | None) -> str:
-    def cn(d: str) -> str:
-        return f"{int(d[:4])}年{int(d[5:7])}月{int(d[8:10])}日"
-
-    if not start:
-        return ""
-    if end and end[:10] != start[:10]:
-        return f"{cn(start)}至{cn(end)}"
-    return cn(start)
-
-
 def reevaluate_open_cases(ctx: Any) -> list[CaseOutcome]:
     """Every case not yet decided (after a list change, and at the end of each pass)."""
     out = []
     for case in ctx.store.list_cases():
-        if case.status in (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review) and case.record:
+        # A publishable case is still missing its 公示表 PDF (published ones have moved on): retry it.
+        if case.status in (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review,
+                           CaseStatus.publishable) and case.record:
             result = reevaluate_case(ctx, case.id)
             if result is not None:
                 out.append(result)

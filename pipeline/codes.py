@@ -115,8 +115,12 @@ class FindingCode(StrEnum):
     calendar_unknown = "CALENDAR_UNKNOWN"
     penalty_flagged = "PENALTY_FLAGGED"
     evidence_pending = "EVIDENCE_PENDING"
+    evidence_missing = "EVIDENCE_MISSING"
+    evidence_uncertain = "EVIDENCE_UNCERTAIN"
     list_header_missing = "LIST_HEADER_MISSING"
     list_column_missing = "LIST_COLUMN_MISSING"
+    pdf_pending = "PDF_PENDING"
+    penalty_unmatched = "PENALTY_UNMATCHED"
 
     @property
     def label(self) -> str:
@@ -166,6 +170,10 @@ _FINDING_LABELS = {
     FindingCode.calendar_unknown: "缺少节假日数据",
     FindingCode.penalty_flagged: "涉及查处",
     FindingCode.evidence_pending: "待签字盖章凭证",
+    FindingCode.evidence_missing: "扫描件上缺少签字或盖章",
+    FindingCode.evidence_uncertain: "签字盖章需人工确认",
     FindingCode.list_header_missing: "名录缺少表头",
     FindingCode.list_column_missing: "名录缺少必需的列",
+    FindingCode.pdf_pending: "公示表 PDF 待生成",
+    FindingCode.penalty_unmatched: "处罚决定书待匹配案卷",
 }

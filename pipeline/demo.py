@@ -1,8 +1,9 @@
 """``shuangsui demo``: fills the inbox with realistic sample documents so a newcomer sees the whole flow.
 
 The samples (fixed seed, byte-identical on every run) are: the 检查对象名录库, 抽查任务 and
-执法检查人员名录库 sheets, three complete check tables with the 现场检查笔录 of the on-site ones
-(→ 公示表), one whose company is not in the lists (→ 待补充), and one with a single inspector (→ 退回).
+执法检查人员名录库 sheets, three complete check tables with the 现场检查笔录 of the on-site ones and
+the signed scans of all of them (→ 公示表), one whose company is not in the lists (→ 待补充), one with a
+single inspector (→ 退回), and a check that led to a penalty with its 行政处罚决定书.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = F
     write_roster_sheet(written[2], people)
 
     start = dt.datetime(2026, 11, 9, 9, 30)
+    signed: list[tuple[Path, str, dict]] = []  # typed forms that also get a signed scan
     for n, company in enumerate(listed[:3]):
         team = rng.sample(people, 2)
         when = start + dt.timedelta(days=n)
@@ -124,14 +126,39 @@ def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = F
         path = inbox / f"检查表-{company.name}.docx"
         write_check_table(path, fields, settings)
         written.append(path)
+        signed.append((path, "check_table", fields))
         if "现场检查" in fields["methods"]:  # 第十条: an on-site check comes with its 现场检查笔录
             record = inbox / f"现场检查笔录-{company.name}.docx"
-            write_site_record(record, site_record_fields(rng, company, team, when, refused=n == 1), settings)
+            record_fields = site_record_fields(rng, company, team, when, refused=n == 1)
+            write_site_record(record, record_fields, settings)
             written.append(record)
+            signed.append((record, "site_record", record_fields))
     fields = check_table_fields(rng, unlisted, rng.sample(people, 2), start + dt.timedelta(days=4))
     written.append(inbox / f"检查表-{unlisted.name}.docx")
     write_check_table(written[-1], fields, settings)
     fields = check_table_fields(rng, listed[3], people[:1], start + dt.timedelta(days=5))
     written.append(inbox / "检查表-执法人员不足两人.docx")
     write_check_table(written[-1], fields, settings)
+    written += _demo_penalty_case(settings, listed[1], people, start + dt.timedelta(days=7), signed)
+    from pipeline.demo_scans import write_demo_scans
+
+    written += write_demo_scans(settings, signed)
     return written
+
+
+def _demo_penalty_case(settings: Settings, company: Company, people: list[Person], when: dt.datetime,
+                       signed: list[tuple[Path, str, dict]]) -> list[Path]:
+    """A check that led to a penalty (立案、罚款) and its 行政处罚决定书 (→ 双公示, 综合科)."""
+    from pipeline.samples_penalty import penalty_sample, write_decision_docx
+
+    rng = random.Random(SEED + 15)  # its own stream: the other samples stay byte-identical
+    fields = check_table_fields(rng, company, people[2:4], when)
+    fields.update(methods=["书面检查"], situation="查阅出入库台账，发现企业未如实登记民用爆炸物品出入库情况，10月共有12批次记录缺失。",
+                  handling="已责令企业立即改正；违法事实清楚，已立案调查，拟依法给予行政处罚。")
+    check = settings.inbox / f"检查表-{company.name}-查处.docx"
+    write_check_table(check, fields, settings)
+    signed.append((check, "check_table", fields))
+    sample = penalty_sample(rng, company, when.date(), kind=0, bureau=settings.bureau,
+                            decision_date=when.date() + dt.timedelta(days=9))
+    decision = write_decision_docx(settings.inbox / f"行政处罚决定书-{company.name}.docx", sample)
+    return [check, decision]

@@ -76,5 +76,23 @@ def _calendar(settings: Settings) -> Check:
     return Check("节假日数据", ok, detail, optional=True)
 
 
+def _bureau_uscc(settings: Settings) -> Check:
+    from pipeline.publicity import BUREAU_USCC_WARNING
+
+    if not settings.bureau_uscc:
+        return Check("双公示导出", False, BUREAU_USCC_WARNING, optional=True)
+    return Check("双公示导出", True, f"处罚机关统一社会信用代码 {settings.bureau_uscc}")
+
+
+def _ocr() -> Check:
+    # Optional: without the [ocr] extra scans are still matched by their QR codes.
+    try:
+        from pipeline.scan import ocr
+    except ImportError as exc:
+        return Check("文字识别（可选）", False, f"无法导入：{exc}", optional=True)
+    return Check("文字识别（可选）", ocr.available(), ocr.describe(), optional=True)
+
+
 def run_checks(settings: Settings) -> list[Check]:
-    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar(settings)]
+    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar(settings),
+            _bureau_uscc(settings), _ocr()]

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     store = 6
     output = 7
     template = 8
+    package_invalid = 9
     ctrl_c = 130
     other_error = 15
 
@@ -78,3 +79,10 @@ class OutputError(ShuangsuiError):
 class TemplateError(ShuangsuiError):
     exit_code = ExitCode.template
     message = "模板有误。请检查 templates/ 中的模板，或运行 make templates 重新生成。"
+
+
+class PackageInvalidError(ShuangsuiError):
+    """An archival package failed ``shuangsui verify`` (BagIt fixity or the 四性检测)."""
+
+    exit_code = ExitCode.package_invalid
+    message = "归档包校验未通过。请查看上面列出的问题，从原件重新生成归档包（shuangsui archive 案卷编号 --force）。"

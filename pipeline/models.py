@@ -124,15 +124,24 @@ class Extraction:
     provenance: dict[str, Provenance] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     case_ref: str | None = None
+    # Signed scans only (``pipeline.extract.scan``): box → {"present": bool | None, "score": float},
+    # and for a file holding several forms one entry per form. Printed only when non-empty.
+    evidence: dict[str, Any] = field(default_factory=dict)
+    documents: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "form": self.form,
             "case_ref": self.case_ref,
             "fields": self.fields,
             "provenance": {k: v.as_json() for k, v in self.provenance.items()},
             "warnings": list(self.warnings),
         }
+        if self.evidence:
+            out["evidence"] = self.evidence
+        if self.documents:
+            out["documents"] = list(self.documents)
+        return out
 
 
 @dataclass(frozen=True)

@@ -51,13 +51,13 @@ def waiting_note(name: str, case_id: str, findings: list[Finding]) -> str:
     ])
 
 
-def scan_note(name: str, received_at: str, finding: Finding) -> str:
+def scan_note(name: str, received_at: str, *findings: Finding) -> str:
     return "\n".join([
         f"文件：{name}",
         f"接收时间：{received_at}",
         "处理结果：已收存，等待与案卷匹配。原件已完整保存在系统原件库中，不会退回。",
         "",
-        *_lines([finding]),
+        *_lines(list(findings)),
         "",
     ])
 

@@ -16,8 +16,9 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from pipeline import casework, checks, lists, notes, review, rules
+from pipeline import casework, checks, lists, notes, public_forms, review, rules, scanwork
 from pipeline.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.errors import InputFileError, OutputError
 from pipeline.extract import detect_kind, extract_file
@@ -74,6 +75,7 @@ class Plan:
     case_status: CaseStatus | None = None
     outputs: tuple[Output, ...] = ()
     list_import: lists.ImportedList | None = None
+    scans: tuple[scanwork.PlannedScan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -155,9 +157,29 @@ def plan_review_sheet(received: Received, ctx: Context) -> Plan:
 
 
 def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
+    if scanwork.is_scan_candidate(received.kind):
+        from pipeline.scan import analyse_scan, is_scan
+
+        if is_scan(received.stored):
+            analysis = analyse_scan(received.stored, ctx.settings)
+            if not analysis.text_pages:
+                return plan_scan(received, job, ctx, analysis)
+            # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
+            # pages its signed copy (or other forms, by their QR codes).
+            plan = plan_typed(received, job, ctx)
+            scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256,
+                                        ctx=ctx, default_case=plan.case_id)
+            return dataclasses.replace(plan, scans=tuple(scans))
+    return plan_typed(received, job, ctx)
+
+
+def plan_typed(received: Received, job: Path, ctx: Context) -> Plan:
     extraction = extract_file(received.stored, display_name=received.name)
     if extraction.form == "site_record":
         return plan_site_record(received, extraction, job, ctx)
+    if extraction.form == "penalty_decision":
+        from pipeline.penalty import plan_penalty_decision  # imports this module
+        return plan_penalty_decision(received, extraction, job, ctx)
     return plan_check_table(received, extraction, job, ctx)
 
 
@@ -190,6 +212,26 @@ def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx:
     return Plan(status=FileStatus.accepted, findings=tuple(findings + ref_findings), form=extraction.form,
                 extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
                 case_is_new=case_id is None, case_status=CaseStatus.received)
+
+
+def plan_scan(received: Received, job: Path, ctx: Context, analysis: Any) -> Plan:
+    """A signed scan: each form in it joins its case with its box evidence, or waits in 待匹配."""
+    scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256, ctx=ctx)
+    findings = scanwork.scan_findings(scans, received.name)
+    if not scans:
+        findings.append(checks.warning(FindingCode.scan_pending, "file",
+                                       f"扫描件“{received.name}”中没有找到可识别的检查表或现场检查笔录页面。"))
+    waiting = not scans or any(s.case_id is None or s.form is None for s in scans)
+    outputs: tuple[Output, ...] = ()
+    if waiting:
+        note = job / "scan.txt"
+        note.write_text(scanwork.unmatched_note(received.name, received.received_at,
+                                                [f for f in findings if f.code == FindingCode.scan_pending.value]),
+                        encoding="utf-8")
+        outputs = (Output(note, scanwork.note_name(received.name), "scan_note"),)
+    case_id = next((s.case_id for s in scans if s.case_id and s.form), None)
+    return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
+                form="scan", case_id=case_id, scans=tuple(scans), outputs=outputs)
 
 
 def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Plan:
@@ -281,6 +323,7 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
         tx.add_findings(received.file_id, plan.case_id, list(plan.findings))
         for row in published:
             tx.add_output(row)
+        scanwork.record_scans(tx, received.file_id, plan.scans)
         if plan.list_import:
             tx.add_list_version(plan.list_import.kind.kind, received.file_id, plan.list_import.rows,
                                 effective_from=plan.list_import.effective_from, source_name=received.name,
@@ -327,25 +370,30 @@ def process_file(path: Path, ctx: Context) -> Outcome:
         outcome = commit(received, plan, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
-    if plan.case_id and plan.status is not FileStatus.rejected:
+    if plan.status is not FileStatus.rejected:
         # After the commit, so that a crash here leaves a recorded file and a case that the next
         # pass evaluates again (reevaluate_open_cases).
-        done = casework.reevaluate_case(ctx, plan.case_id)
-        if done is not None:
-            outcome = dataclasses.replace(outcome, outputs=outcome.outputs + done.outputs)
+        cases = dict.fromkeys([plan.case_id, *(s.case_id for s in plan.scans)])
+        for case_id in (c for c in cases if c):
+            done = casework.reevaluate_case(ctx, case_id)
+            if done is not None:
+                outcome = dataclasses.replace(outcome, outputs=outcome.outputs + done.outputs)
     return outcome
 
 
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                   paths: list[Path] | None = None) -> list[Outcome]:
     """One pass: lists first (so check tables in the same pass can use them), then everything else."""
+    public_forms.defer_pdfs()  # made in one batch by finish_pass below
     if paths is None:
         candidates, ignored = scan_inbox(ctx.settings.inbox)
         paths, _busy = settled(candidates, ctx.settings.settle_seconds)
     else:
         ignored = []
     inbox = ctx.settings.inbox
-    paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER, str(p)))
+    # Lists first; scans last, so that a scan finds the typed file dropped with it.
+    paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER,
+                                         scanwork.looks_like_scan(p), str(p)))
     outcomes: list[Outcome] = [Outcome(p.relative_to(inbox).as_posix(), "", FileStatus.ignored, None)
                                for p in ignored]
     for path in paths:
@@ -355,6 +403,9 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
+    # A scan waiting in 待匹配 may match a case that arrived since.
+    for case_id in scanwork.rematch_unmatched(ctx):
+        casework.reevaluate_case(ctx, case_id)
     # Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
     # undecided case once per pass (cheap; unchanged notes are not rewritten).
     casework.reevaluate_open_cases(ctx)
@@ -363,6 +414,14 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         # Open in Excel on the share (locked): the next pass writes it again.
         with contextlib.suppress(OSError, OutputError):
             review.write_review_sheet(ctx.store, sheet)
+    # The pass's 公示表 PDFs in one LibreOffice batch, then 公示表汇总.xlsx and the 网站公示 page when a row
+    # changed (a file locked on the share is written on a later pass).
+    public_forms.finish_pass(ctx)
+    # 行政处罚决定书: matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
+    from pipeline.penalty import after_pass  # imports this module
+    after_pass(ctx)
+    from pipeline.archive import archive_ready_cases  # last: packages include this pass's outputs
+    archive_ready_cases(ctx)
     return outcomes
 
 

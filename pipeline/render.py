@@ -12,21 +12,38 @@ hand-signed copy can be matched back to its case.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import functools
 import io
 import os
 import re
+import struct
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import segno
+from docx.image.image import Image
+from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.opc.exceptions import PackageNotFoundError
+from docx.opc.oxml import CT_Relationships
+from docx.opc.packuri import PackURI
+from docx.opc.pkgwriter import _ContentTypesItem
+from docx.oxml.ns import nsmap as docx_nsmap
+from docx.oxml.ns import qn
+from docx.oxml.shape import CT_Inline
+from docx.parts.image import ImagePart
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
+from lxml import etree
 
 from pipeline.errors import OutputError, TemplateError
 
@@ -50,7 +67,8 @@ BLANK_DATE = f"{_BLANK}年{_BLANK}月{_BLANK}日"
 BLANK_TIME = f"{_BLANK}时{_BLANK}分"
 
 QR_PREFIX = "SHUANGSUI:1"
-_QR_RE = re.compile(r"SHUANGSUI:1;CASE=([^;]+);FORM=([^;]+);PAGE=(\d+)")
+# An empty CASE is a blank form (printed before its case exists): matched by its file name.
+_QR_RE = re.compile(r"SHUANGSUI:1;CASE=([^;]*);FORM=([^;]+);PAGE=(\d+)")
 
 # Characters that XML 1.0 forbids (and form feeds / bells, which docxtpl would turn into breaks).
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -170,8 +188,60 @@ def _undefined_name(exc: jinja2.TemplateError) -> str | None:
     return match.group(1) or match.group(2)
 
 
+@contextlib.contextmanager
+def _template_errors(name: str) -> Iterator[None]:
+    """Jinja errors as ``TemplateError`` with a Chinese message naming the template."""
+    try:
+        yield
+    except jinja2.UndefinedError as exc:
+        variable = _undefined_name(exc) or str(exc)
+        raise TemplateError(
+            f"模板 {name} 需要的变量 {variable} 没有提供。请检查模板中的变量名，"
+            "或运行 make templates 重新生成模板。"
+        ) from exc
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"模板 {name} 第 {exc.lineno} 行有语法错误：{exc.message}。"
+            "请运行 make templates 重新生成模板。"
+        ) from exc
+    except jinja2.TemplateError as exc:
+        raise TemplateError(
+            f"模板 {name} 渲染失败：{exc}。请检查填入的内容，或运行 make templates 重新生成模板。"
+        ) from exc
+
+
+def _bind(value: Any, tpl: Any) -> Any:
+    """Turn ``QrImage`` values (also inside lists and dicts) into images of ``tpl``."""
+    if isinstance(value, QrImage):
+        return InlineImage(tpl, io.BytesIO(qr_png(value.payload)), width=Mm(value.width_mm))
+    if isinstance(value, Mapping):
+        return {k: _bind(v, tpl) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_bind(v, tpl) for v in value]
+    return value
+
+
+def render_plain(data: bytes, context: Mapping[str, Any]) -> bytes:
+    """The plain docxtpl way: a new ``DocxTemplate`` for this one document (``data`` is the template)."""
+    tpl = DocxTemplate(io.BytesIO(data))
+    tpl.render({key: _bind(value, tpl) for key, value in context.items()}, jinja_env=make_jinja_env(),
+               autoescape=True)
+    buf = io.BytesIO()
+    tpl.save(buf)
+    return buf.getvalue()
+
+
 class PreparedTemplate:
-    """A docxtpl template read once and rendered many times."""
+    """A docxtpl template prepared once and rendered many times.
+
+    ``DocxTemplate.render`` opens the package with python-docx, patches the body XML for Jinja,
+    compiles it, renders it, and serialises and compresses every part again, for every document. A
+    prepared template does all of that once (``_FastDocx``); a render only runs the compiled Jinja
+    template over the body, applies docxtpl's own post-processing and writes the zip from members
+    compressed in advance. Every member of the result holds the same bytes a new ``DocxTemplate``
+    gives for the same context. A template with tags outside the body (headers, footers, footnotes,
+    document properties) is rendered the plain way.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -179,46 +249,42 @@ class PreparedTemplate:
             self._data = path.read_bytes()
         except OSError as exc:
             raise TemplateError(f"找不到或无法读取模板 {path}。请运行 make templates 重新生成模板。") from exc
+        self._fast: _FastDocx | None = None
+        self._plain_only = False
+        self._lock = threading.Lock()
 
-    def _bind(self, value: Any, tpl: DocxTemplate) -> Any:
-        """Turn ``QrImage`` values (also inside lists and dicts) into images of ``tpl``."""
-        if isinstance(value, QrImage):
-            return InlineImage(tpl, io.BytesIO(qr_png(value.payload)), width=Mm(value.width_mm))
-        if isinstance(value, Mapping):
-            return {k: self._bind(v, tpl) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self._bind(v, tpl) for v in value]
-        return value
+    def prepare(self) -> None:
+        """Do the once-per-template work now (a worker's initializer calls this)."""
+        with _template_errors(self.path.name), self._lock:
+            if self._fast is None and not self._plain_only:
+                try:
+                    self._fast = _FastDocx(self._data)
+                except _NotFast:
+                    self._plain_only = True
+                except (zipfile.BadZipFile, PackageNotFoundError, KeyError, etree.XMLSyntaxError) as exc:
+                    raise TemplateError(f"模板 {self.path.name} 不是有效的 Word 文档（{exc}）。"
+                                        "请运行 make templates 重新生成模板。") from exc
 
-    def render(self, context: dict[str, Any], out_path: Path) -> None:
+    def render_bytes(self, context: Mapping[str, Any]) -> bytes:
+        """The .docx of ``context`` as bytes."""
+        self.prepare()
+        with _template_errors(self.path.name):
+            if self._fast is not None:
+                try:
+                    return self._fast.render(context)
+                except _NotFast:
+                    pass
+            return render_plain(self._data, context)
+
+    def render(self, context: Mapping[str, Any], out_path: Path) -> None:
         """Render ``context`` into a new document at ``out_path`` (written atomically)."""
-        tpl = DocxTemplate(io.BytesIO(self._data))
-        bound = {key: self._bind(value, tpl) for key, value in context.items()}
-        name = self.path.name
-        try:
-            tpl.render(bound, jinja_env=make_jinja_env(), autoescape=True)
-        except jinja2.UndefinedError as exc:
-            variable = _undefined_name(exc) or str(exc)
-            raise TemplateError(
-                f"模板 {name} 需要的变量 {variable} 没有提供。请检查模板中的变量名，"
-                "或运行 make templates 重新生成模板。"
-            ) from exc
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(
-                f"模板 {name} 第 {exc.lineno} 行有语法错误：{exc.message}。"
-                "请运行 make templates 重新生成模板。"
-            ) from exc
-        except jinja2.TemplateError as exc:
-            raise TemplateError(
-                f"模板 {name} 渲染失败：{exc}。请检查填入的内容，或运行 make templates 重新生成模板。"
-            ) from exc
-
+        data = self.render_bytes(context)
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{out_path.name}.", suffix=".part", dir=out_path.parent)
             tmp_path = Path(tmp_name)
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    tpl.save(fh)
+                    fh.write(data)
                 tmp_path.replace(out_path)
             except BaseException:
                 tmp_path.unlink(missing_ok=True)
@@ -227,6 +293,203 @@ class PreparedTemplate:
             raise OutputError(
                 f"无法写出 {out_path}：{exc.strerror or exc}。请检查目录权限和磁盘空间。"
             ) from exc
+
+
+# --------------------------------------------------------------------------------------------------
+# The prepared rendering (what DocxTemplate does per document, split into once and per render)
+
+
+class _NotFast(Exception):
+    """This template (or this render) needs the plain docxtpl way."""
+
+
+_TAG_MARKS = ("{{", "{%", "{#")
+_CORE_PROPS = ("author", "comments", "identifier", "language", "subject", "title")
+_FOOTNOTES_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footnotes+xml"
+# 1980-01-01 00:00 in MS-DOS form, as ``pipeline.ziputil`` stamps members: equal documents, equal bytes.
+_DOS_TIME, _DOS_DATE = 0, (1 << 5) | 1
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One zip member, already deflated."""
+
+    name: str
+    deflated: bytes
+    crc: int
+    size: int
+
+
+def _member(name: str, data: bytes) -> _Member:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return _Member(name, packer.compress(data) + packer.flush(), zlib.crc32(data), len(data))
+
+
+def _zip_bytes(members: Sequence[_Member]) -> bytes:
+    """A zip of ``members`` (deflated, no zip64: documents are far below 4 GB)."""
+    out = bytearray()
+    central = bytearray()
+    for m in members:
+        name = m.name.encode("utf-8")
+        flags = 0 if m.name.isascii() else 0x800
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, 8, _DOS_TIME, _DOS_DATE, m.crc,
+                           len(m.deflated), m.size, len(name), 0)
+        out += name
+        out += m.deflated
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, (3 << 8) | 20, 20, flags, 8, _DOS_TIME,
+                               _DOS_DATE, m.crc, len(m.deflated), m.size, len(name), 0, 0, 0, 0,
+                               0o100644 << 16, offset)
+        central += name
+    start = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), start, 0)
+    return bytes(out)
+
+
+def _has_tags(text: str | None) -> bool:
+    return bool(text) and any(mark in text for mark in _TAG_MARKS)  # type: ignore[operator]
+
+
+class _Images:
+    """Stands in for docxtpl's ``tpl.current_rendering_part`` while a body renders: records each
+    picture the way python-docx's ``StoryPart.new_pic_inline`` adds it to a fresh package."""
+
+    def __init__(self, fast: _FastDocx) -> None:
+        self.current_rendering_part = self
+        self._fast = fast
+        self.added: list[tuple[str, str, Image]] = []  # (rId, partname, image)
+
+    def new_pic_inline(self, descriptor: Any, width: Any = None, height: Any = None) -> CT_Inline:
+        image = Image.from_file(descriptor)
+        if image.sha1 in self._fast.image_sha1s:
+            raise _NotFast  # a picture the template already holds: python-docx would reuse that part
+        rid = next((r for r, _, known in self.added if known.sha1 == image.sha1), "")
+        if not rid:
+            numbers = [*self._fast.image_numbers, *(int(p.rsplit("image", 1)[1].split(".")[0])
+                                                    for _, p, _ in self.added)]
+            number = next((n for n in range(1, len(numbers) + 1) if n not in numbers), len(numbers) + 1)
+            rids = {*self._fast.rids, *(r for r, _, _ in self.added)}
+            rid = next(f"rId{n}" for n in range(1, len(rids) + 2) if f"rId{n}" not in rids)
+            partname = f"/word/media/image{number}.{image.ext}"
+            self.added.append((rid, partname, image))
+        cx, cy = image.scaled_dimensions(width, height)
+        return CT_Inline.new_pic_inline(self._fast.next_id, rid, image.filename, cx, cy)
+
+
+class _FastDocx:
+    """A template split into what is fixed (done once) and what a context changes (the body)."""
+
+    def __init__(self, data: bytes) -> None:
+        env = make_jinja_env()
+        tpl = DocxTemplate(io.BytesIO(data))
+        tpl.render_init()
+        document = tpl.docx
+        assert document is not None
+        part = document.part
+        properties = document.core_properties
+        if any(_has_tags(getattr(properties, prop)) for prop in (*_CORE_PROPS, "category", "keywords")):
+            raise _NotFast
+        for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+            for _key, story in tpl.get_headers_footers(uri):
+                if _has_tags(tpl.patch_xml(tpl.get_part_xml(story))):
+                    raise _NotFast
+        package_parts = list(part.package.iter_parts())
+        for other in package_parts:
+            if other.content_type == _FOOTNOTES_TYPE and _has_tags(other.blob.decode("utf-8")):
+                raise _NotFast
+        # The parts without tags, rendered once exactly as DocxTemplate.render renders them.
+        for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
+            for key, xml in list(tpl.build_headers_footers_xml({}, uri, env)):
+                tpl.map_headers_footers_xml(key, xml)
+        tpl.render_properties({}, env)
+        tpl.render_footnotes({}, env)
+
+        source = re.sub(r"<w:p([ >])", r"\n<w:p\1", tpl.patch_xml(tpl.get_xml()))
+        self.template = env.from_string(source)
+        self.tpl = tpl
+        self.shell = copy.deepcopy(document.element)
+        self.next_id = part.next_id
+        self.rels = [(r.rId, r.reltype, r.target_ref, r.is_external) for r in part.rels.values()]
+        self.rids = frozenset(part.rels)
+        package_parts = list(part.package.iter_parts())  # headers and footers may be new parts now
+        images = [p for p in package_parts if isinstance(p, ImagePart)]
+        self.image_sha1s = frozenset(p.sha1 for p in images)
+        self.image_numbers = tuple(p.partname.idx for p in images)
+        self.types = [(p.partname, p.content_type) for p in package_parts]
+        self.doc_name = part.partname.membername
+        self.rels_name = part.partname.rels_uri.membername
+        self.types_name = "[Content_Types].xml"
+
+        buf = io.BytesIO()
+        document.save(buf)
+        with zipfile.ZipFile(buf) as baseline:
+            self.members = [_member(info.filename, baseline.read(info)) for info in baseline.infolist()]
+        self.after_document = self._end_of_document_parts(part, len(self.members))
+
+    def _end_of_document_parts(self, part: Any, count: int) -> int:
+        """Where python-docx writes a new picture: after the last member of the document part's
+        subtree in its depth-first walk (a picture is the document part's newest relationship)."""
+        names = [self.types_name, "_rels/.rels"]
+        visited: list[Any] = []
+        end = count
+
+        def walk(source: Any) -> None:
+            nonlocal end
+            for rel in source.rels.values():
+                if rel.is_external or rel.target_part in visited:
+                    continue
+                child = rel.target_part
+                visited.append(child)
+                names.append(child.partname.membername)
+                if len(child.rels):
+                    names.append(child.partname.rels_uri.membername)
+                walk(child)
+                if child is part:
+                    end = len(names)
+
+        walk(part.package)
+        return end
+
+    def render(self, context: Mapping[str, Any]) -> bytes:
+        images = _Images(self)
+        xml = self.template.render({key: _bind(value, images) for key, value in context.items()})
+        # docxtpl's render_xml_part and render steps after Jinja, in its order.
+        xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+        xml = xml.replace("{_{", "{{").replace("}_}", "}}").replace("{_%", "{%").replace("%_}", "%}")
+        xml = self.tpl.resolve_listing(xml)
+        body = self.tpl.fix_tables(xml)
+        for number, drawing in enumerate(body.xpath("//wp:docPr", namespaces=docx_nsmap), start=1001):
+            drawing.attrib["id"] = str(number)
+        root = copy.deepcopy(self.shell)
+        root.replace(root.find(qn("w:body")), body)
+        members = list(self.members)
+        index = {m.name: n for n, m in enumerate(members)}
+        members[index[self.doc_name]] = _member(self.doc_name, etree.tostring(root, encoding="UTF-8",
+                                                                               standalone=True))
+        if images.added:
+            rels = CT_Relationships.new()
+            for rel in self.rels:
+                rels.add_rel(*rel)
+            types = _ContentTypesItem.from_parts(
+                [_PartType(name, ctype) for name, ctype in self.types]
+                + [_PartType(PackURI(p), image.content_type) for _, p, image in images.added])
+            for rid, partname, _image in images.added:
+                rels.add_rel(rid, RT.IMAGE, partname.removeprefix("/word/"), False)
+            members[index[self.rels_name]] = _member(self.rels_name, rels.xml)
+            members[index[self.types_name]] = _member(self.types_name, types.blob)
+            media = [_member(p.lstrip("/"), image.blob) for _, p, image in images.added]
+            members[self.after_document:self.after_document] = media
+        return _zip_bytes(members)
+
+
+@dataclass(frozen=True)
+class _PartType:
+    """What python-docx's content-types writer reads of a part."""
+
+    partname: PackURI
+    content_type: str
+
 
 
 @functools.lru_cache(maxsize=16)
@@ -295,8 +558,8 @@ def check_table_context(
     context: dict[str, Any] = {
         "bureau": _text(bureau),
         "case_id": _text(case_id),
-        "qr_p1": QrImage(qr_payload(case_id, CHECK_TABLE_FORM, 1)) if case_id else "",
-        "qr_p2": QrImage(qr_payload(case_id, CHECK_TABLE_FORM, 2)) if case_id else "",
+        "qr_p1": QrImage(qr_payload(case_id, CHECK_TABLE_FORM, 1)) if case_id is not None else "",
+        "qr_p2": QrImage(qr_payload(case_id, CHECK_TABLE_FORM, 2)) if case_id is not None else "",
         "methods_text": methods_text(fields.get("methods")),
         "inspectors": inspectors,
         "dept_opinion": _text(dept_opinion),
@@ -343,7 +606,7 @@ def site_record_context(fields: Mapping[str, Any], *, bureau: str, case_id: str 
     context: dict[str, Any] = {
         "bureau": _text(bureau),
         "case_id": _text(case_id),
-        "qr_p1": QrImage(qr_payload(case_id, SITE_RECORD_FORM, 1)) if case_id else "",
+        "qr_p1": QrImage(qr_payload(case_id, SITE_RECORD_FORM, 1)) if case_id is not None else "",
         "inspectors_text": inspectors_text(fields.get("inspectors")),
         "party_signed": bool(fields.get("party_signed")),
     }

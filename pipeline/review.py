@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.drawing.image import Image as XLImage
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -31,6 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.errors import BadArgsError, InputFileError
+from pipeline.evidence import CROP_PREFIX
 from pipeline.models import FIELD_LABELS
 from pipeline.outbox import publish
 from pipeline.store.questions import Question, answer_question, questions
@@ -51,7 +53,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("问题编号", 10), ("案卷编号", 16), ("企业名称", 28), ("栏目", 16), ("问题", 50),
     ("发现的内容", 34), ("可选答案", 30), ("确认", 22), ("备注", 30),
 )
-ID_COL, ANSWER_COL = "问题编号", "确认"
+ID_COL, ANSWER_COL, FOUND_COL = "问题编号", "确认", "发现的内容"
 HEADER_ROW, FIRST_ROW = 2, 3
 INSTRUCTION = ("填写方法：在“确认”一列从下拉列表中选择答案（只能选“可选答案”中的一项），保存后把本文件放入收件箱（inbox）。"
                "不要修改“问题编号”一列。详见“填写说明”工作表。")
@@ -129,6 +131,7 @@ def write_review_sheet(store: Store, path: Path, remarks: dict[int, str] | None 
         for col, value in enumerate(values, start=1):
             _put(ws.cell(row, col), value)
         ws.cell(row, answer_col).fill = _ANSWER_FILL
+        _embed_crop(ws, row, q.found)
         formula = _list_formula(q.options)
         if formula is not None:
             if formula not in validations:
@@ -149,6 +152,24 @@ def write_review_sheet(store: Store, path: Path, remarks: dict[int, str] | None 
         wb.save(work)
         publish(work, path)
     return len(open_questions)
+
+
+_CROP_MAX = (260, 90)  # pixels: a box crop fits a row without hiding the next one
+
+
+def _embed_crop(ws: Any, row: int, found: str | None) -> None:
+    """An uncertain signature/seal box: show its crop beside the question (the path stays as text)."""
+    if not found or not found.startswith(CROP_PREFIX):
+        return
+    path = Path(found.removeprefix(CROP_PREFIX))
+    if not path.is_file():
+        return
+    image = XLImage(str(path))
+    scale = min(_CROP_MAX[0] / image.width, _CROP_MAX[1] / image.height, 1.0)
+    image.width, image.height = int(image.width * scale), int(image.height * scale)
+    col = [h for h, _ in COLUMNS].index(FOUND_COL) + 1
+    ws.add_image(image, f"{get_column_letter(col)}{row}")
+    ws.row_dimensions[row].height = max(ws.row_dimensions[row].height or 15, image.height * 0.75 + 6)
 
 
 def _put(cell: Cell, value: Any) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from pipeline import evidence as ev
 from pipeline.codes import FindingCode, Severity
 from pipeline.extract.normalize import company_key
 from pipeline.models import FIELD_LABELS, Finding
@@ -55,6 +56,7 @@ class Facts:
     tasks: Sequence[Mapping[str, Any]] = ()
     answers: Mapping[str, str] = field(default_factory=dict)
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    evidence: ev.CaseEvidence = field(default_factory=ev.CaseEvidence)
 
     @property
     def unit(self) -> str:
@@ -300,6 +302,90 @@ def site_record_findings(record: Mapping[str, Any]) -> list[Finding]:
     return out
 
 
+# --- signatures and seals on the signed scans ---------------------------------------------------
+
+SEEN, NOT_SEEN = "已签字盖章", "未签字盖章"
+
+
+def rule_evidence(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
+    """The paper form is the binding copy: its signatures and seals must be seen on a scan, or a
+    reason noted (第十条; the boxes of the 检查表). Uncertain boxes go to a person with a crop."""
+    if not f.settings.require_signed_scan:
+        return
+    boxes = ev.CHECK_TABLE_UPPER + (ev.CHECK_TABLE_LOWER if f.lower_half_filled else ())
+    yield from _form_evidence(f, out, ev.CHECK_TABLE, boxes, "检查表（表内签字、盖章栏）")
+    if "现场检查" in (f.check.get("methods") or []) and f.lower_half_filled:
+        yield from _form_evidence(f, out, ev.SITE_RECORD, ("inspector_signatures",), "第十条")
+        yield from _party_evidence(f, out)
+
+
+def _box_answer(f: Facts, scan: ev.ScanSeen, box: str) -> bool | None:
+    """What a person said about a box of this scan, if anything."""
+    answer = f.answers.get(f"EVIDENCE:{scan.boxes[box].scan_id}:{box}") if box in scan.boxes else None
+    return None if answer is None else answer == SEEN
+
+
+def _ask_box(out: dict[str, Any], scan: ev.ScanSeen, box: str) -> Finding:
+    state = scan.boxes[box]
+    prompt = (f"{scan.where(box)}的“{ev.BOX_LABELS[box]}”栏无法可靠判断是否已签字或盖章（得分 {state.score or 0:.2f}），"
+              "请查看截图或原件后选择。")
+    out.setdefault("asks", []).append(Ask(f"EVIDENCE:{state.scan_id}:{box}", FindingCode.evidence_uncertain.value,
+                                          box, prompt, f"{ev.CROP_PREFIX}{state.crop}" if state.crop else scan.where(box),
+                                          (SEEN, NOT_SEEN)))
+    return _f(FindingCode.evidence_uncertain, Severity.review, box, prompt, None)
+
+
+def _missing(scan: ev.ScanSeen, box: str, article: str) -> Finding:
+    return _f(FindingCode.evidence_missing, Severity.waiting, box,
+              f"{scan.where(box)}上“{ev.BOX_LABELS[box]}”栏未见签字或盖章。请补签（盖章）后重新扫描放入收件箱。",
+              article)
+
+
+def _form_evidence(f: Facts, out: dict[str, Any], form: str, boxes: tuple[str, ...],
+                   article: str) -> Iterator[Finding]:
+    scan = f.evidence.of(form)
+    label = ev.FORM_LABELS[form]
+    if scan is None:
+        yield _f(FindingCode.evidence_pending, Severity.waiting, None,
+                 f"尚未收到签字盖章后的{label}扫描件。请用 shuangsui forms 打印带二维码的{label}，签字盖章后扫描放入收件箱"
+                 "（扫描件与电子版同名也可自动匹配）。", article)
+        return
+    for box in boxes:
+        state = scan.boxes.get(box)
+        if state is None:
+            yield _f(FindingCode.evidence_pending, Severity.waiting, box,
+                     f"已收到的{label}扫描件中没有“{ev.BOX_LABELS[box]}”栏所在的那一页。请把该页扫描后放入收件箱。", article)
+            continue
+        seen = _box_answer(f, scan, box)
+        if seen is None:
+            seen = state.present
+            if seen is None:
+                yield _ask_box(out, scan, box)
+                continue
+        if not seen:
+            yield _missing(scan, box, article)
+
+
+def _party_evidence(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
+    """The party signs or seals the 笔录; if neither can be had, the reason is noted (第十条)."""
+    scan = f.evidence.of(ev.SITE_RECORD)
+    if scan is None:
+        return  # already asked for by _form_evidence
+    seen = {box: _box_answer(f, scan, box) for box in ev.SITE_RECORD_PARTY}
+    seen = {box: answer if answer is not None else (scan.boxes[box].present if box in scan.boxes else False)
+            for box, answer in seen.items()}
+    if any(v is True for v in seen.values()):
+        return
+    uncertain = [box for box, v in seen.items() if v is None]
+    if uncertain:
+        for box in uncertain:
+            yield _ask_box(out, scan, box)
+        return
+    yield _f(FindingCode.evidence_missing, Severity.waiting, "party_signature",
+             f"{scan.where('party_signature')}上既没有当事人签字或盖章，也没有注明未签字（盖章）原因（第十条）。"
+             "请补签，或注明原因（必要时请见证人签字）后重新扫描放入收件箱。", "第十条")
+
+
 # --- what the 公示表 needs ------------------------------------------------------------------------
 
 def find_unit(f: Facts) -> tuple[Mapping[str, Any] | None, Ask | None]:
@@ -434,6 +520,7 @@ def evaluate(f: Facts) -> Evaluation:
     for rule in FILE_RULES:
         findings.extend(rule(f))
     out: dict[str, Any] = {}
+    findings.extend(rule_evidence(f, out))
     if f.unit:
         findings.extend(rule_publication(f, out))
         findings.extend(rule_result(f, out))

@@ -64,7 +64,45 @@ class Settings:
     calendar_file: Path = field(
         default=Path(), metadata=_doc("本地节假日调休文件（TOML）；留空即数据目录中的 节假日调休.toml")
     )
+    require_signed_scan: bool = field(
+        default=True, metadata=_doc("公示前是否要求收到签字盖章后的扫描件，并核对每个签字、盖章栏（第十条、检查表）")
+    )
     soffice: str = field(default="soffice", metadata=_doc("LibreOffice 可执行文件（用于 PDF 转换和旧格式）"))
+    bureau_uscc: str = field(
+        default="", metadata=_doc("处罚机关（本局）的统一社会信用代码，填入双公示导出的处罚机关、数据来源单位代码；留空时导出会提示")
+    )
+    publicity_date_format: str = field(
+        default="%Y-%m-%d", metadata=_doc("双公示导出中日期的格式（strftime 写法，缺省 YYYY-MM-DD；目标系统要求待确认）")
+    )
+    publicity_code_row: bool = field(
+        default=True, metadata=_doc("双公示导出的第二行是否写列代码（CF_WSH 等）")
+    )
+    publicity_months: int = field(
+        default=36, metadata=_doc("双公示导出的公示截止期：处罚决定日期后若干个月（待按目标系统要求确认）")
+    )
+    penalty_valid_until: str = field(
+        default="2099-12-31", metadata=_doc("双公示导出的处罚有效期（缺省 2099-12-31 表示长期；待按目标系统要求确认）")
+    )
+    bundle_interval: str = field(
+        default="month", metadata=_doc("综合科移交包自动生成的周期：month（每月）、week（每周）或 off（不自动生成）")
+    )
+    pdf_workers: int = field(default=2, metadata=_doc("同时运行的 LibreOffice 转换进程数（公示表 PDF）"))
+    pdf_timeout: float = field(
+        default=120.0, metadata=_doc("LibreOffice 每次转换的超时（秒），超时即结束进程并重试一次")
+    )
+    archive_fonds: str = field(default="Z001", metadata=_doc("归档：全宗号（档案馆给定；缺省值 Z001 仅为占位，请按实际修改）"))
+    archive_category: str = field(default="WS", metadata=_doc("归档：门类代码（WS 文书，DA/T 22-2015）"))
+    archive_retention: str = field(
+        default="D30", metadata=_doc("归档：保管期限代码（Y 永久、D30 定期30年、D10 定期10年，DA/T 22-2015）")
+    )
+    archive_org_code: str = field(default="ZHK", metadata=_doc("归档：机构（问题）代码，如 ZHK（综合科）"))
+    archive_auto: bool = field(
+        default=True, metadata=_doc("案卷已公示（或已移交）后自动生成归档包（BagIt，含四性检测）")
+    )
+    scan_max_pixels: int = field(
+        default=80_000_000, metadata=_doc("扫描件每页像素上限（超过即退回，防止解压炸弹；80000000 约为 A4 900 dpi）")
+    )
+    scan_max_pages: int = field(default=200, metadata=_doc("扫描件（多页 TIFF、PDF）页数上限，超过即退回"))
 
     @property
     def db_url(self) -> str:
@@ -95,10 +133,20 @@ def setting_docs() -> list[tuple[str, str, str]]:
     return [(f.name, str(f.default), f.metadata["doc"]) for f in dataclasses.fields(Settings)]
 
 
+_TRUE = {"1", "true", "yes", "on", "是"}
+_FALSE = {"0", "false", "no", "off", "否"}
+
+
 def _coerce(name: str, kind: Any, raw: Any) -> Any:
     try:
         if kind is Path:
             return Path(str(raw))
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            if str(raw).strip().lower() in _TRUE | _FALSE:
+                return str(raw).strip().lower() in _TRUE
+            raise ValueError(raw)
         if kind is int:
             return int(raw)
         if kind is float:
@@ -138,4 +186,6 @@ def load_settings(config: Path | None = None, env: dict[str, str] | None = None,
     settings = Settings(**values)
     if settings.watch_mode not in ("native", "polling"):
         raise ConfigError("设置项 watch_mode 只能是 native 或 polling。")
+    if settings.bundle_interval not in ("month", "week", "off"):
+        raise ConfigError("设置项 bundle_interval 只能是 month、week 或 off。")
     return settings

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from pipeline.casework import calendar_for, reevaluate_case
 from pipeline.codes import CaseStatus
 from pipeline.errors import BadArgsError
+from pipeline.penalty import penalty_flags
 from pipeline.workdays import WorkCalendar
 
 SOON_WORKING_DAYS = 3
@@ -68,6 +69,8 @@ def case_lines(ctx: Any, today: date | None = None) -> list[CaseLine]:
         ) if f]
         if not r.due_certain:
             flags.append("期限为暂定（缺少节假日数据）")
+        # 第十五条: 待行政处罚决定书, or the decision's 7-working-day upload deadline.
+        flags.extend(penalty_flags(ctx, r.id, bool(r.penalty), today, calendar))
         out.append(CaseLine(r.id, r.unit_name or "", status, r.check_date, r.due_lower_half, r.due_publish,
                             bool(r.due_certain), bool(r.penalty), open_items, tuple(flags)))
     return out

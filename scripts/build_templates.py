@@ -466,10 +466,26 @@ def build_templates(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="生成 templates/ 中的 docxtpl 模板。")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="输出目录（默认 templates/）")
+    parser.add_argument("--no-geometry", action="store_true", help="不生成版面文件（*.geometry.json，需要 LibreOffice）")
     args = parser.parse_args(argv)
     for path in build_templates(args.out_dir):
         print(f"已生成 {path}")
+    if not args.no_geometry:
+        for path in build_geometry(args.out_dir):
+            print(f"已生成 {path}")
     return 0
+
+
+def build_geometry(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
+    """Write ``<form>.geometry.json`` beside the check table and the 现场检查笔录 (the boxes' places,
+    read from a LibreOffice PDF of each template; used to read signed scans)."""
+    import tempfile
+
+    from pipeline.convert import Converter
+    from pipeline.scan.geometry import build_geometry_files
+
+    with tempfile.TemporaryDirectory(prefix="shuangsui-geometry-") as tmp, Converter() as converter:
+        return build_geometry_files(out_dir, converter, Path(tmp))
 
 
 if __name__ == "__main__":

@@ -34,8 +34,12 @@ def rng() -> random.Random:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # The typed-form rules are tested on their own: the signed-scan rule (test_scan_pipeline,
+    # test_evidence_rules), automatic archiving (test_archive) and the periodic 综合科 bundle
+    # (test_bundle) switch themselves on.
     s = load_settings(env={}, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", data_dir=tmp_path / "var",
-                      settle_seconds=0.1, poll_seconds=0.2)
+                      settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False, archive_auto=False,
+                      bundle_interval="off")
     s.inbox.mkdir()
     return s
 
@@ -95,7 +99,10 @@ def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHUANGSUI_")}
     env.update({"SHUANGSUI_INBOX": str(settings.inbox), "SHUANGSUI_OUTBOX": str(settings.outbox),
                 "SHUANGSUI_DATA_DIR": str(settings.data_dir), "SHUANGSUI_SETTLE_SECONDS": "0.1",
-                "SHUANGSUI_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT)})
+                "SHUANGSUI_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT),
+                "SHUANGSUI_REQUIRE_SIGNED_SCAN": "1" if settings.require_signed_scan else "0",
+                "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
+                "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval})
     return env
 
 

@@ -36,7 +36,7 @@ def test_crash_inside_the_record_transaction_resumes_the_same_file(
     assert outcome.status is FileStatus.accepted
     rows = [f for f in ctx.store.list_files() if f.original_name == "检查表.docx"]
     assert [r.status for r in rows] == [FileStatus.accepted]
-    assert len(list((settings.outbox / "公示表").iterdir())) == 1
+    assert len(list((settings.outbox / "公示表").glob("*.docx"))) == 1
     assert not path.exists()
 
 
@@ -59,7 +59,7 @@ def test_crash_after_record_before_inbox_removal_is_not_a_duplicate(
     [outcome] = process_inbox(ctx)
     assert outcome.status is FileStatus.accepted
     # The case was evaluated at the end of the pass: its 公示表 exists exactly once.
-    assert len(list((settings.outbox / "公示表").iterdir())) == 1
+    assert len(list((settings.outbox / "公示表").glob("*.docx"))) == 1
     assert [r.status for r in ctx.store.list_files() if r.original_name == "检查表.docx"] == [FileStatus.accepted]
     assert not path.exists()
 
@@ -82,5 +82,5 @@ def test_crash_after_record_before_case_evaluation_is_caught_up_next_pass(
     [row] = [f for f in ctx.store.list_files() if f.original_name == "检查表.docx"]
     assert row.status is FileStatus.accepted
     assert process_inbox(ctx) == []
-    forms = list((settings.outbox / "公示表").iterdir())
+    forms = list((settings.outbox / "公示表").glob("*.docx"))
     assert [p.suffix for p in forms] == [".docx"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
 
+import pytest
 from docx import Document
 
 from pipeline.settings import Settings
@@ -70,7 +72,7 @@ def test_same_content_twice_is_a_duplicate_without_second_output(settings: Setti
     assert second["status"] == "duplicate"
     assert second["case"] == first["case"]
     assert second["outputs"] == []
-    assert len(list((settings.outbox / "公示表").iterdir())) == 1
+    assert len(list((settings.outbox / "公示表").glob("*.docx"))) == 1
 
 
 def test_waiting_case_is_published_when_the_lists_arrive(settings: Settings, samples: Samples) -> None:
@@ -78,12 +80,12 @@ def test_waiting_case_is_published_when_the_lists_arrive(settings: Settings, sam
     result = by_name(process_json(settings))["检查表.docx"]
     assert result["status"] == "waiting"
     assert {f["code"] for f in result["findings"]} == {"USCC_MISSING", "TASK_MISSING", "ROSTER_MISSING"}
-    assert not (settings.outbox / "公示表").exists()
+    assert not list((settings.outbox / "公示表").glob("*.docx"))  # (the 汇总 lists the waiting case)
     note = next((settings.outbox / "待补充").iterdir()).read_text(encoding="utf-8")
     assert "检查对象名录库" in note
     samples.lists()
     process_json(settings)
-    forms = list((settings.outbox / "公示表").iterdir())
+    forms = list((settings.outbox / "公示表").glob("*.docx"))
     assert len(forms) == 1 and samples.companies[0].uscc in docx_text(forms[0])
 
 
@@ -157,16 +159,22 @@ def test_extract_on_a_missing_file_exits_with_input_error(settings: Settings) ->
     assert "找不到文件" in proc.stderr
 
 
+@pytest.mark.libreoffice
 def test_version_and_demo(settings: Settings) -> None:
+    """The demo as ``make run`` sees it (signed scans required): every complete case is published."""
+    settings = dataclasses.replace(settings, require_signed_scan=True)
     proc = run_cli(settings, "--version")
     assert proc.returncode == 0 and proc.stdout.startswith("shuangsui ")
     assert run_cli(settings, "demo").returncode == 0
     files = by_name(process_json(settings))
-    statuses = sorted(f["status"] for f in files.values())
-    # 3 lists and 3 site records accepted; 4 check tables wait (3 for their site record, which follows
-    # in the same pass and publishes them; 1 whose company is not in the lists); 1 returned.
-    assert statuses == ["accepted"] * 6 + ["rejected"] + ["waiting"] * 4
-    assert len(list((settings.outbox / "公示表").iterdir())) == 3
+    scans = {n: f for n, f in files.items() if n.endswith("-签字.tif")}
+    assert len(scans) == 7 and all(f["status"] == "accepted" and f["case"] for f in scans.values())
+    assert [n for n, f in files.items() if f["status"] == "rejected"] == ["检查表-执法人员不足两人.docx"]
+    # Three complete checks and the penalty check are published; the unlisted company waits.
+    assert len(list((settings.outbox / "公示表").glob("*.docx"))) == 4
+    assert [p.name for p in (settings.outbox / "待补充").glob("*.说明.txt")] == [
+        f"{files['检查表-烟台市金岭电子科技有限公司.docx']['case']}-烟台市金岭电子科技有限公司.说明.txt"]
+    assert not any((settings.outbox / "待匹配").glob("*"))
     # The demo is deterministic: a second demo's files are recognised as duplicates.
     shutil.rmtree(settings.inbox)
     assert run_cli(settings, "demo").returncode == 0

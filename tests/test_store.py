@@ -17,7 +17,7 @@ def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
     store = open_store(url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_migrations ORDER BY version"))]
-    assert versions == [1, 2, 3, 4]
+    assert versions == [1, 2, 3, 4, 5, 6, 7]
     assert store.migrate() == []
     store.close()
     assert open_store(url).migrate() == []

@@ -21,14 +21,19 @@ from .docx_check_table import DocxExtractor
 from .grid import CHECK_TABLE, NOT_CHECK_TABLE_CODE
 from .legacy import LegacyExtractor
 from .pdf_check_table import PdfExtractor
+from .penalty_decision import NOT_PENALTY_DECISION_CODE, DocxPenaltyExtractor, PdfPenaltyExtractor
+from .scan import ScanExtractor
 from .site_record import NOT_SITE_RECORD_CODE, SITE_RECORD
 from .sniff import detect_kind
 from .xlsx_check_table import XlsxExtractor
 
 __all__ = ["NOT_MY_FORM", "extract_file", "get_extractor", "get_extractors", "register", "supported_kinds"]
 
-# Per kind, the check table is tried before the site record.
+# Per kind, the check table is tried before the site record. A 行政处罚决定书 (recognised by its title)
+# comes first, so that it is never read as a check table.
 _BUILTIN: tuple[Extractor, ...] = (
+    DocxPenaltyExtractor(),
+    PdfPenaltyExtractor(),
     DocxExtractor(CHECK_TABLE),
     DocxExtractor(SITE_RECORD),
     XlsxExtractor(CHECK_TABLE),
@@ -36,10 +41,11 @@ _BUILTIN: tuple[Extractor, ...] = (
     LegacyExtractor(),
     PdfExtractor(CHECK_TABLE),
     PdfExtractor(SITE_RECORD),
+    ScanExtractor(),  # images (image-only PDFs stay SCAN_PENDING here: see pipeline.extract.scan)
 )
 
 # Error codes with which an extractor says "this readable file is not my form".
-NOT_MY_FORM: frozenset[str] = frozenset({NOT_CHECK_TABLE_CODE, NOT_SITE_RECORD_CODE})
+NOT_MY_FORM: frozenset[str] = frozenset({NOT_CHECK_TABLE_CODE, NOT_SITE_RECORD_CODE, NOT_PENALTY_DECISION_CODE})
 
 _REGISTRY: dict[str, list[Extractor]] = {}
 
@@ -93,7 +99,7 @@ def extract_file(path: Path, display_name: str | None = None) -> Extraction:
         except InputFileError as exc:
             if exc.code not in NOT_MY_FORM:
                 raise
-            if first is None:
+            if first is None or first.code == NOT_PENALTY_DECISION_CODE:  # the check table's refusal says more
                 first = exc
     assert first is not None
     raise first
