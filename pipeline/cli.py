@@ -18,7 +18,7 @@ from pipeline.cli_common import folder_args as _folders
 from pipeline.cli_common import print_outcome as _print_outcome
 from pipeline.cli_common import settings_from as _settings
 from pipeline.cli_common import with_context as _with_context
-from pipeline.codes import FileStatus
+from pipeline.codes import FileStatus, FindingCode
 from pipeline.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
 
 # Each module in PLUGINS adds its own sub-commands: ``register(sub) -> {name: handler}``.
@@ -126,7 +126,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
     if not args.file.is_file():
         raise InputFileError(f"找不到文件 {args.file}。请检查路径。")
-    extraction = extract_file(args.file)
+    try:
+        extraction = extract_file(args.file)
+    except InputFileError as exc:
+        if exc.code != FindingCode.scan_pending.value:
+            raise
+        from pipeline.extract.scan import extract_scan
+
+        extraction = extract_scan(args.file)  # an image-only PDF: its evidence, like an image's
     if args.json:
         print(json.dumps(extraction.as_json(), ensure_ascii=False, indent=2))
     else:

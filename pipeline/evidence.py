@@ -35,7 +35,7 @@ BOX_LABELS = {
     "party_seal": "当事人盖章",
     "refusal_reason": "未签字（盖章）原因",
     "witness_signature": "见证人签字",
-    "inspector_signatures": "执法人员签字",
+    "inspector_signatures": "检查人员签字",
 }
 CROP_PREFIX = "截图："  # a question's "found" text naming a box crop; the 待审核 sheet shows the image
 FORM_LABELS = {CHECK_TABLE: "检查表", SITE_RECORD: "现场检查笔录"}

@@ -133,11 +133,11 @@ def test_a_scan_without_a_known_case_waits_then_matches_its_typed_file_by_name(
 def test_one_pdf_holding_the_table_and_the_site_record_completes_an_on_site_check(
         ctx: Context, samples: Samples, form_pdfs: FormPdfs) -> None:
     case_id = typed_case(ctx, samples, methods=["现场检查"])
-    scanning = Scanning(dpi=150, angle=-2.0, quality=80)
+    scanning = Scanning(dpi=200, angle=-2.0, quality=80)
     refused = Marks.of(ink=("refusal_reason", "inspector_signatures"))
     pages = [*signed_pages(form_pdfs.get(CHECK_TABLE_FORM, case_id), ALL_MARKS[CHECK_TABLE_FORM], scanning, 1),
              *signed_pages(form_pdfs.get(SITE_RECORD_FORM, case_id), refused, scanning, 2)]
-    write_scan(pages, ctx.settings.inbox / "签字件.pdf", quality=80, dpi=150)
+    write_scan(pages, ctx.settings.inbox / "签字件.pdf", quality=80, dpi=200)
     outcome = run(ctx)["签字件.pdf"]
     assert outcome.status is FileStatus.accepted
     seen = case_evidence(ctx.store, case_id)

@@ -176,7 +176,7 @@ def test_registry_has_docx_extractor() -> None:
     extractor = get_extractor("docx")
     assert isinstance(extractor, Extractor)
     assert "docx" in extractor.kinds
-    assert get_extractor("image") is None  # scans are a later stage
+    assert get_extractor("image") is not None  # signed scans are read for their case and evidence
 
 
 @pytest.mark.parametrize(
@@ -195,7 +195,8 @@ def test_registry_has_docx_extractor() -> None:
         (lambda p: write(p, OLE2 + b"\0" * 600), "FILE_UNREADABLE", "LibreOffice 无法打开此文件"),
         (make_pdf, "FILE_NOT_CHECK_TABLE", "PDF 中没有任何文字或图片（空白页）"),  # a blank page: neither a form nor a scan
         (make_xlsx, "FILE_NOT_CHECK_TABLE", NOT_CHECK_TABLE),  # read by the Excel extractor
-        (lambda p: make_image(p, "PNG"), "FILE_UNSUPPORTED", "暂不支持此格式（图片），请另存为 .docx。"),
+        # A picture with no form on it: read as a scan, and refused as no check table.
+        (lambda p: make_image(p, "PNG"), "FILE_NOT_CHECK_TABLE", "扫描件中认不出随机抽查事项检查表或现场检查笔录"),
     ],
 )
 def test_refusals(tmp_path: Path, maker: Callable[[Path], Path], code: str, message: str) -> None:

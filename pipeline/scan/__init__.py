@@ -7,8 +7,10 @@ and the result dataclasses ``BoxEvidence``, ``ScanDocument``, ``ScanAnalysis``.
 
 from __future__ import annotations
 
+from pipeline.evidence import BOX_LABELS
+
 from .analyse import analyse_scan
-from .model import BOX_LABELS, CHECK_TABLE_BOXES, SITE_RECORD_BOXES, BoxEvidence, ScanAnalysis, ScanDocument
+from .model import CHECK_TABLE_BOXES, SITE_RECORD_BOXES, BoxEvidence, ScanAnalysis, ScanDocument
 from .normalise import write_normalised_pdf
 from .pages import is_scan
 

@@ -34,6 +34,7 @@ ABSENT_RATIO = 0.25
 SEAL_MIN_EXTENT = 18.0  # points: a seal's red spreads at least this far both ways
 SEAL_RADII_MM = (16.0, 17.0, 18.0, 19.0, 20.0, 21.0, 22.0)  # seals are 32-45 mm across
 MM = 72 / 25.4  # points per millimetre
+INSIDE_POINTS = 24
 RING_PRESENT = 0.65
 SEAL_MARGIN = 12.0  # points above and below the cell searched for a seal's red
 
@@ -92,8 +93,9 @@ def find_ring(mask: np.ndarray, edge_points: int = 36) -> tuple[float, float, fl
     """The circle (seal sizes) whose rim is best covered by ink in ``mask``: (share of the rim covered,
     centre x, centre y, radius) in crop pixels. A seal's rim gives 0.7-1, handwriting and print rarely
     0.4. Points of the circle outside the crop are not counted (a seal often runs over its cell's lines,
-    and one stamped in the next row reaches in from the edge). Half of a circle's 72 rim points must
-    fall inside the crop, or, for a circle centred outside it, ``edge_points`` (an arc reaching in)."""
+    and one stamped in the next row reaches in from the edge). ``INSIDE_POINTS`` of a circle's 72 rim
+    points must fall inside the crop (a seal is taller than its row), or, for a circle centred outside
+    it, ``edge_points`` (an arc reaching in)."""
     height, width = mask.shape
     ink = _grow(mask, 2)
     step = 6
@@ -110,7 +112,7 @@ def find_ring(mask: np.ndarray, edge_points: int = 36) -> tuple[float, float, fl
         hits[inside] = ink[cy[inside].astype(int), cx[inside].astype(int)]
         counted = inside.sum(axis=1)
         outside = ((cys < 0) | (cys >= height)).reshape(-1)
-        need = np.where(outside, edge_points, 36)
+        need = np.where(outside, edge_points, INSIDE_POINTS)
         share = np.where(counted >= need, hits.sum(axis=1) / np.maximum(counted, 1), 0.0)
         index = int(share.argmax())
         if share[index] > best[0]:

@@ -6,28 +6,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHECK_TABLE_BOXES = (
-    "dept_opinion_seal",
-    "leader_approval_signature",
-    "authority_opinion_seal",
-    "leader_confirmation_signature",
-    "authority_seal",
+from pipeline.evidence import (
+    CHECK_TABLE_LOWER,
+    CHECK_TABLE_UPPER,
+    SITE_RECORD_OTHER,
+    SITE_RECORD_PARTY,
 )
-SITE_RECORD_BOXES = ("party_signature", "party_seal", "refusal_reason", "witness_signature", "inspector_signatures")
 
-# What staff see for each box (the form's own wording).
-BOX_LABELS: dict[str, str] = {
-    "dept_opinion_seal": "执法科室意见（盖章）",
-    "leader_approval_signature": "分管领导批准签字",
-    "authority_opinion_seal": "抽查执法主体意见（盖章）",
-    "leader_confirmation_signature": "分管领导确认签字",
-    "authority_seal": "抽查执法主体盖章",
-    "party_signature": "当事人签字",
-    "party_seal": "当事人盖章",
-    "refusal_reason": "未签字（盖章）原因",
-    "witness_signature": "见证人签字",
-    "inspector_signatures": "检查人员签字",
-}
+# The box names and labels are the evidence model's (``pipeline.evidence``): one list for both.
+CHECK_TABLE_BOXES = CHECK_TABLE_UPPER + CHECK_TABLE_LOWER
+SITE_RECORD_BOXES = SITE_RECORD_PARTY + SITE_RECORD_OTHER
 
 
 @dataclass(frozen=True)
