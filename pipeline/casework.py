@@ -17,15 +17,13 @@ from typing import Any
 from sqlalchemy import text
 
 from pipeline import lists, notes, public_forms
-from pipeline.codes import CaseStatus, Severity
+from pipeline.codes import OPEN_STATES, PUBLISHED_STATES, CaseStatus, Severity
 from pipeline.evidence import CaseEvidence, case_evidence
 from pipeline.outbox import WAITING, publish, safe_filename
 from pipeline.rules import Evaluation, Facts, evaluate
 from pipeline.store import CaseRow, OutputRow
 from pipeline.store.questions import answers_for, sync_questions
 from pipeline.workdays import WorkCalendar
-
-FINAL_STATES = (CaseStatus.published, CaseStatus.handed_over, CaseStatus.archived)
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ def state_of(evaluation: Evaluation, targeted: bool) -> CaseStatus:
 def reevaluate_case(ctx: Any, case_id: str) -> CaseOutcome | None:
     """Evaluate a case again and act on it; a case already published or further is left alone."""
     case = ctx.store.get_case(case_id)
-    if case is None or not case.record or case.status in FINAL_STATES:
+    if case is None or not case.record or case.status in PUBLISHED_STATES:
         return None
     facts = facts_for(ctx, case.record, case_id)
     evaluation = evaluate(facts)
@@ -161,8 +159,7 @@ def reevaluate_open_cases(ctx: Any) -> list[CaseOutcome]:
     out = []
     for case in ctx.store.list_cases():
         # A publishable case is still missing its 公示表 PDF (published ones have moved on): retry it.
-        if case.status in (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review,
-                           CaseStatus.publishable) and case.record:
+        if case.status in OPEN_STATES and case.record:
             result = reevaluate_case(ctx, case.id)
             if result is not None:
                 out.append(result)

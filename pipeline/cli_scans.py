@@ -31,15 +31,14 @@ def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from pipeline.codes import CaseStatus
+    from pipeline.codes import OPEN_STATES
     from pipeline.regenerate import FORM_CHECK, FORM_SITE, Selection, regenerate
 
     if not args.case_ids and not args.all:
         raise BadArgsError("请给出案卷编号（如 shuangsui forms SS-2026-00001），或用 --all 打印所有尚未公示的案卷。")
     ctx = with_context(args)
     try:
-        open_states = (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review)
-        case_ids = list(args.case_ids) or [c.id for c in ctx.store.list_cases() if c.status in open_states]
+        case_ids = list(args.case_ids) or [c.id for c in ctx.store.list_cases() if c.status in OPEN_STATES]
         unknown = [c for c in case_ids if ctx.store.get_case(c) is None]
         if unknown:
             raise BadArgsError(f"案卷 {'、'.join(unknown)} 不存在。请用 shuangsui status 查看案卷编号。")

@@ -56,6 +56,10 @@ _CASE_STATUS_LABELS = {
     CaseStatus.archived: "已归档",
 }
 
+# A case not yet published (its 公示表 may still be missing) and one that has been (or gone further).
+OPEN_STATES = (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review, CaseStatus.publishable)
+PUBLISHED_STATES = (CaseStatus.published, CaseStatus.handed_over, CaseStatus.archived)
+
 
 class Severity(StrEnum):
     """error: the file is returned; waiting: the case waits for data; review: a person decides."""

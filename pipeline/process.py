@@ -26,7 +26,7 @@ from pipeline.extract.normalize import company_key
 from pipeline.intake import scan_inbox, settled
 from pipeline.models import Extraction, Finding
 from pipeline.originals import OriginalsStore
-from pipeline.outbox import RETURNED, WAITING, publish, unique_path
+from pipeline.outbox import RETURNED, publish, unique_path
 from pipeline.rules import evaluate
 from pipeline.settings import Settings
 from pipeline.store import OutputRow, Store
@@ -225,8 +225,8 @@ def plan_scan(received: Received, job: Path, ctx: Context, analysis: Any) -> Pla
     outputs: tuple[Output, ...] = ()
     if waiting:
         note = job / "scan.txt"
-        note.write_text(scanwork.unmatched_note(received.name, received.received_at,
-                                                [f for f in findings if f.code == FindingCode.scan_pending.value]),
+        note.write_text(notes.scan_note(received.name, received.received_at,
+                                        *(f for f in findings if f.code == FindingCode.scan_pending.value)),
                         encoding="utf-8")
         outputs = (Output(note, scanwork.note_name(received.name), "scan_note"),)
     case_id = next((s.case_id for s in scans if s.case_id and s.form), None)
@@ -235,12 +235,12 @@ def plan_scan(received: Received, job: Path, ctx: Context, analysis: Any) -> Pla
 
 
 def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Plan:
-    """An image-only file is kept (never returned): it waits to be matched with its case."""
+    """A scan the analysis could not take is kept (never returned): it waits in 待匹配."""
     finding = checks.warning(FindingCode.scan_pending, "file", exc.message)
     note = job / "scan.txt"
     note.write_text(notes.scan_note(received.name, received.received_at, finding), encoding="utf-8")
     return Plan(status=FileStatus.waiting, findings=(finding,), form="scan",
-                outputs=(Output(note, f"{WAITING}/{received.name}.说明.txt", "scan_note", unique=True),))
+                outputs=(Output(note, scanwork.note_name(received.name), "scan_note", unique=True),))
 
 
 def plan_rejection(received: Received, job: Path, findings: list[Finding],

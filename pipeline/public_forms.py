@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from pipeline.codes import PUBLISHED_STATES as _PUBLISHED_STATES
 from pipeline.codes import CaseStatus, FindingCode, Severity
 from pipeline.convert import PDFA2B_FILTER, ConverterPool
 from pipeline.errors import BadArgsError, OutputError, ShuangsuiError
@@ -55,7 +56,7 @@ PDF_KIND = "public_form_pdf"
 WEBSITE_PDF_KIND = "website_pdf"
 EVENT_FORM = "public_form"      # the values of a rendered 公示表 (not yet published)
 EVENT_PUBLISHED = "published"   # the values of the published 公示表, with its files
-PUBLISHED_STATES = (CaseStatus.published, CaseStatus.handed_over, CaseStatus.archived)
+PUBLISHED_STATES = _PUBLISHED_STATES  # re-exported: regenerate reads it here
 
 
 class PdfConversionError(OutputError):

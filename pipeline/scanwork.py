@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from pipeline import notes
-from pipeline.codes import CaseStatus, FileStatus, FindingCode
+from pipeline.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.evidence import FORM_LABELS, dumps_bbox
 from pipeline.extract.normalize import company_key
 from pipeline.models import Finding
@@ -27,11 +26,10 @@ from pipeline.outbox import UNMATCHED
 from pipeline.store.sql import now_iso
 
 if TYPE_CHECKING:
-    from pipeline.scan import ScanAnalysis, ScanDocument
+    from pipeline.scan import ScanAnalysis
 
 SCAN_KINDS = ("image", "pdf")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
-OPEN_STATES = (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review, CaseStatus.publishable)
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 # Words people add to a scan's name; stripped before comparing it with the typed file's name.
 _NAME_NOISE = re.compile(r"(签字盖章|签字|盖章|扫描件|扫描|已签|scan(ned)?|signed|copy|副本|\(\d+\)|（\d+）|[-_ .]+)",
@@ -75,7 +73,8 @@ def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx:
     """Each form in the scan, matched (or not) to a case, with its boxes; crops saved for a person."""
     planned = []
     for seq, doc in enumerate(analysis.documents):
-        case_id, how, warnings = match_document(doc, name=name, rel=rel, ctx=ctx)
+        case_id, how, warnings = match_document(qr_case=doc.case_id, hints=doc.fields, name=name, rel=rel,
+                                                ctx=ctx)
         if case_id is None and default_case is not None:
             case_id, how = default_case, "text"  # a mixed PDF: its typed pages name the case
         form = doc.form or (_form_of_typed_match(ctx, name, rel) if case_id else None)
@@ -87,18 +86,19 @@ def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx:
     return planned
 
 
-def match_document(doc: ScanDocument, *, name: str, rel: str, ctx: Any) -> tuple[str | None, str | None, list[str]]:
-    """(case id, how it was matched, warnings) for one form of a scan."""
+def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, rel: str,
+                   ctx: Any) -> tuple[str | None, str | None, list[str]]:
+    """(case id, how it was matched, warnings) for one form of a scan, on first sight and when
+    tried again: its QR code, then the file or folder name, then printed text read from it."""
     warnings: list[str] = []
-    if doc.case_id:
-        case = ctx.store.get_case(doc.case_id)
-        if case is not None:
-            return case.id, "qr", warnings
-        warnings.append(f"扫描件二维码上的案卷编号 {doc.case_id} 在本系统中不存在，改按文件名匹配。")
+    if qr_case:
+        if ctx.store.get_case(qr_case) is not None:
+            return qr_case, "qr", warnings
+        warnings.append(f"扫描件二维码上的案卷编号 {qr_case} 在本系统中不存在，改按文件名匹配。")
     case_id = match_by_name(ctx, name, rel)
     if case_id:
         return case_id, "name", warnings
-    unit, day = doc.fields.get("inspected_unit"), doc.fields.get("check_start")
+    unit, day = hints.get("inspected_unit"), hints.get("check_start")
     if unit:
         found = ctx.store.find_case(company_key(unit), (day or "")[:10] or None)
         if found is None:
@@ -231,10 +231,6 @@ def note_name(original_name: str) -> str:
     return f"{UNMATCHED}/{original_name}.说明.txt"
 
 
-def unmatched_note(name: str, received_at: str, findings: Sequence[Finding]) -> str:
-    return notes.scan_note(name, received_at, *findings)
-
-
 def rematch_unmatched(ctx: Any) -> list[str]:
     """Try every waiting scan form again (a typed file or a list may have arrived); the cases it
     joins are returned for evaluation."""
@@ -244,7 +240,8 @@ def rematch_unmatched(ctx: Any) -> list[str]:
             " JOIN files f ON f.id = s.file_id WHERE s.case_id IS NULL ORDER BY s.id")).all()
     touched: list[str] = []
     for row in waiting:
-        case_id, how = _rematch(ctx, row)
+        case_id, how, _ = match_document(qr_case=row.qr_case, hints=json.loads(row.hints or "{}"),
+                                         name=row.original_name, rel=row.inbox_path, ctx=ctx)
         if case_id is None:
             continue
         form = row.form or _form_of_typed_match(ctx, row.original_name, row.inbox_path)
@@ -264,18 +261,3 @@ def rematch_unmatched(ctx: Any) -> list[str]:
                                                       "later": True})
         touched.append(case_id)
     return sorted(set(touched))
-
-
-def _rematch(ctx: Any, row: Any) -> tuple[str | None, str | None]:
-    if row.qr_case and ctx.store.get_case(row.qr_case):
-        return row.qr_case, "qr"
-    case_id = match_by_name(ctx, row.original_name, row.inbox_path)
-    if case_id:
-        return case_id, "name"
-    hints = json.loads(row.hints or "{}")
-    if hints.get("inspected_unit"):
-        found = ctx.store.find_case(company_key(hints["inspected_unit"]), (hints.get("check_start") or "")[:10] or None)
-        if found is not None:
-            return found.id, "text"
-    return None, None
-

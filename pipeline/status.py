@@ -16,13 +16,12 @@ from rich.table import Table
 from sqlalchemy import text
 
 from pipeline.casework import calendar_for, reevaluate_case
-from pipeline.codes import CaseStatus
+from pipeline.codes import PUBLISHED_STATES, CaseStatus
 from pipeline.errors import BadArgsError
 from pipeline.penalty import penalty_flags
 from pipeline.workdays import WorkCalendar
 
 SOON_WORKING_DAYS = 3
-PUBLISHED = (CaseStatus.published, CaseStatus.handed_over, CaseStatus.archived)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def case_lines(ctx: Any, today: date | None = None) -> list[CaseLine]:
         lower_done = bool(record.get("situation")) and bool(record.get("authority_seal_date"))
         flags = [f for f in (
             _flag("后半部分", r.due_lower_half, lower_done, today, calendar),
-            _flag("公示", r.due_publish, status in PUBLISHED, today, calendar),
+            _flag("公示", r.due_publish, status in PUBLISHED_STATES, today, calendar),
         ) if f]
         if not r.due_certain:
             flags.append("期限为暂定（缺少节假日数据）")
