@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.documents.render import render_check_table  # noqa: E402
 from pipeline.extract import extract_file  # noqa: E402
-from pipeline.render import render_check_table  # noqa: E402
-from pipeline.samples import check_table_fields, make_companies, make_inspectors  # noqa: E402
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors  # noqa: E402
 
 
 def plain_docx(path: Path) -> None:
@@ -81,7 +81,7 @@ def build(n: int, work: Path) -> dict[str, list[Path]]:
         d.mkdir()
     out: dict[str, list[Path]] = {"docx": [], "xlsx": []}
     try:
-        from pipeline.samples_xlsx import write_check_table_xlsx
+        from pipeline.samples.xlsx import write_check_table_xlsx
     except ImportError:
         write_check_table_xlsx = None  # type: ignore[assignment]
     for i in range(n):

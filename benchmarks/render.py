@@ -1,7 +1,7 @@
 """Rendering speed: 公示表 .docx per second and PDF conversions per second, against the plain way.
 
 Documents: N 公示表 (default 2,000) rendered the way ``shuangsui regenerate`` renders them (templates
-prepared once per worker process, chunks of work across every core: ``pipeline.regenerate.render_jobs``)
+prepared once per worker process, chunks of work across every core: ``pipeline.outputs.regenerate.render_jobs``)
 against the plain way of a new ``DocxTemplate`` per document in one process, in the same run. Both
 write every file; a sample of the outputs is checked to read the same (``docx_content``).
 
@@ -27,10 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.convert import DEFAULT_POOL_SIZE, PDFA2B_FILTER, ConverterPool, find_soffice  # noqa: E402
-from pipeline.regenerate import RenderJob, docx_content, render_jobs  # noqa: E402
-from pipeline.render import PUBLIC_FORM_TEMPLATE, public_form_context, render_plain  # noqa: E402
-from pipeline.samples import make_companies  # noqa: E402
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, PDFA2B_FILTER, ConverterPool, find_soffice  # noqa: E402
+from pipeline.documents.render import PUBLIC_FORM_TEMPLATE, public_form_context, render_plain  # noqa: E402
+from pipeline.outputs.regenerate import RenderJob, docx_content, render_jobs  # noqa: E402
+from pipeline.samples.fictional import make_companies  # noqa: E402
 
 RESULTS = ("未发现问题", "发现问题已责令改正", "发现问题待后续处理", "未发现开展本次抽查涉及的经营活动")
 TASKS = ("民用爆炸物品销售的安全生产监督管理", "食盐专营工作检查", "监控化学品的监督检查", "工业节能监察")

@@ -31,12 +31,20 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from pipeline.convert import Converter  # noqa: E402
-from pipeline.render import CHECK_TABLE_FORM, SITE_RECORD_FORM  # noqa: E402
+from pipeline.core.settings import Settings  # noqa: E402
+from pipeline.documents.libreoffice import Converter  # noqa: E402
+from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM  # noqa: E402
+from pipeline.samples.scan_synth import (  # noqa: E402
+    ALL_MARKS,
+    FormPdfs,
+    Marks,
+    Scanning,
+    make_scan,
+    signed_pages,
+    write_scan,
+)
 from pipeline.scan import analyse_scan  # noqa: E402
 from pipeline.scan.geometry import SPECS_BY_BOX  # noqa: E402
-from pipeline.scan.synth import ALL_MARKS, FormPdfs, Marks, Scanning, make_scan, signed_pages, write_scan  # noqa: E402
-from pipeline.settings import Settings  # noqa: E402
 
 FORMS = (CHECK_TABLE_FORM, SITE_RECORD_FORM)
 SUFFIXES = (".jpg", ".png", ".tif", ".pdf")

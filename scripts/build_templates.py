@@ -7,7 +7,7 @@ form for the 现场检查笔录 of 第十条; its template holds what that artic
 their certificates, the party's signature or seal, the reason when there is none, a witness).
 
 Every Jinja tag is written as one run so that Word never splits it across runs. The output is
-byte-for-byte reproducible: fixed core properties, and ``pipeline.ziputil.normalize_zip`` fixes the
+byte-for-byte reproducible: fixed core properties, and ``pipeline.core.ziputil.normalize_zip`` fixes the
 zip timestamps and member order.
 """
 
@@ -32,8 +32,8 @@ from docx.shared import Cm, Length, Pt
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from pipeline.render import BLANK_DATE
-from pipeline.ziputil import normalize_zip
+from pipeline.core.ziputil import normalize_zip
+from pipeline.documents.render import BLANK_DATE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT_DIR = REPO_ROOT / "templates"
@@ -481,7 +481,7 @@ def build_geometry(out_dir: Path = DEFAULT_OUT_DIR) -> list[Path]:
     read from a LibreOffice PDF of each template; used to read signed scans)."""
     import tempfile
 
-    from pipeline.convert import Converter
+    from pipeline.documents.libreoffice import Converter
     from pipeline.scan.geometry import build_geometry_files
 
     with tempfile.TemporaryDirectory(prefix="shuangsui-geometry-") as tmp, Converter() as converter:

@@ -13,16 +13,22 @@ from typing import Any
 
 import pytest
 
-from pipeline.demo import (
+from pipeline.core.settings import Settings, load_settings
+from pipeline.intake.process import LISTS_FOLDER
+from pipeline.samples.demo import (
     write_check_table,
     write_roster_sheet,
     write_site_record,
     write_tasks_sheet,
     write_units_sheet,
 )
-from pipeline.process import LISTS_FOLDER
-from pipeline.samples import Company, check_table_fields, make_companies, make_inspectors, site_record_fields
-from pipeline.settings import Settings, load_settings
+from pipeline.samples.fictional import (
+    Company,
+    check_table_fields,
+    make_companies,
+    make_inspectors,
+    site_record_fields,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

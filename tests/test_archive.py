@@ -23,13 +23,13 @@ from sqlalchemy import text
 
 from pipeline.archive import ArchiveCode, archive_ready_cases, package_case, registry
 from pipeline.archive.package import PackageResult
-from pipeline.cli import main
-from pipeline.codes import CaseStatus
-from pipeline.errors import BadArgsError, PackageInvalidError
-from pipeline.originals import sha256_file
-from pipeline.process import Context, open_context, process_file, process_inbox
-from pipeline.settings import Settings, load_settings
+from pipeline.cli.main import main
+from pipeline.core.codes import CaseStatus
+from pipeline.core.errors import BadArgsError, PackageInvalidError
+from pipeline.core.settings import Settings, load_settings
+from pipeline.intake.process import Context, open_context, process_file, process_inbox
 from pipeline.store import OutputRow
+from pipeline.store.originals import sha256_file
 from tests.conftest import Samples
 
 pytestmark = pytest.mark.libreoffice

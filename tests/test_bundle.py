@@ -16,11 +16,11 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from pipeline.bundle import build_bundle, last_ended_period, parse_period
-from pipeline.errors import BadArgsError
-from pipeline.penalty import after_pass, penalties
-from pipeline.process import open_context
-from pipeline.status import case_lines
+from pipeline.cases.penalty import after_pass, penalties
+from pipeline.cli.status import case_lines
+from pipeline.core.errors import BadArgsError
+from pipeline.intake.process import open_context
+from pipeline.outputs.bundle import build_bundle, last_ended_period, parse_period
 from tests.conftest import cli_env
 from tests.test_penalty import decision, penalty_check_table, run, workspace
 
@@ -143,7 +143,7 @@ def test_a_bundle_is_built_once_and_kept_without_force(bundled: dict[str, Any]) 
 @pytest.mark.libreoffice
 def test_cli_builds_a_period_and_rebuilds_it_identically_with_force(
         bundled: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import main
+    from pipeline.cli.main import main
 
     settings = bundled["settings"]
     env = cli_env(settings) | {"SHUANGSUI_BUNDLE_INTERVAL": "off"}

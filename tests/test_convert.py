@@ -16,7 +16,9 @@ import pdfplumber
 import pypdf
 import pytest
 
-from pipeline.convert import (
+from pipeline.core.errors import ExitCode
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import (
     NO_OUTPUT_MESSAGE,
     PDFA2B_FILTER,
     ConversionError,
@@ -25,9 +27,7 @@ from pipeline.convert import (
     LibreOfficeMissing,
     find_soffice,
 )
-from pipeline.errors import ExitCode
-from pipeline.render import public_form_context, render_public_form
-from pipeline.settings import Settings
+from pipeline.documents.render import public_form_context, render_public_form
 
 TEMPLATES = Settings().templates_dir
 COMPANIES = [f"烟台恒信第{n}精密机械有限公司" for n in range(1, 7)]

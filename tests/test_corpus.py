@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import Item, build_corpus
+from pipeline.core.models import CHECK_TABLE_FIELDS
 from pipeline.extract import detect_kind, extract_file
-from pipeline.models import CHECK_TABLE_FIELDS
+from pipeline.samples.corpus import Item, build_corpus
 
 pytestmark = pytest.mark.libreoffice
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import process
-from pipeline.codes import FileStatus
-from pipeline.process import open_context, process_inbox
-from pipeline.settings import Settings
+from pipeline.core.codes import FileStatus
+from pipeline.core.settings import Settings
+from pipeline.intake import process
+from pipeline.intake.process import open_context, process_inbox
 from tests.conftest import Samples
 
 

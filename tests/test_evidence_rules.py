@@ -6,12 +6,12 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from pipeline import evidence as ev
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.process import open_context, process_inbox
-from pipeline.rules import NOT_SEEN, SEEN, Facts, evaluate
-from pipeline.settings import Settings
-from pipeline.workdays import WorkCalendar
+from pipeline.core import evidence as ev
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.settings import Settings
+from pipeline.intake.process import open_context, process_inbox
+from pipeline.rules.bureau import NOT_SEEN, SEEN, Facts, evaluate
+from pipeline.rules.workdays import WorkCalendar
 from tests.conftest import Samples
 
 ALL_CHECK_BOXES = ev.CHECK_TABLE_UPPER + ev.CHECK_TABLE_LOWER

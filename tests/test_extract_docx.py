@@ -13,11 +13,11 @@ from docx.oxml import parse_xml
 from docx.oxml.ns import nsdecls
 from docx.table import Table, _Cell
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import CHECK_TABLE_FIELDS
+from pipeline.documents.render import render_check_table
 from pipeline.extract import extract_file
 from pipeline.extract.docx_check_table import NOT_CHECK_TABLE, DocxCheckTableExtractor
-from pipeline.models import CHECK_TABLE_FIELDS
-from pipeline.render import render_check_table
 
 TWO = (
     ("1.张三", "科长", "37060020190001", "13805351234"),
@@ -528,7 +528,7 @@ def test_extract_file_dispatches_docx(tmp_path: Path) -> None:
     assert result.provenance["basis"].file == "原始文件名.docx"
 
 
-# --- the project's own template (templates/随机抽查事项检查表.docx via pipeline.render) ---------
+# --- the project's own template (templates/随机抽查事项检查表.docx via pipeline.documents.render) ---------
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 

@@ -18,16 +18,16 @@ from typing import Any
 
 import pytest
 
-from pipeline.convert import NO_OUTPUT_MESSAGE, ConverterPool, find_soffice
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import CHECK_TABLE_FIELDS
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import NO_OUTPUT_MESSAGE, ConverterPool, find_soffice
+from pipeline.documents.render import cn_date, cn_period, methods_text, render_check_table
 from pipeline.extract import detect_kind, extract_file, get_extractor
 from pipeline.extract import registry as registry_module
 from pipeline.extract.legacy import LIBREOFFICE_MISSING, LegacyExtractor, html_is_spreadsheet
-from pipeline.models import CHECK_TABLE_FIELDS
-from pipeline.render import cn_date, cn_period, methods_text, render_check_table
-from pipeline.samples import check_table_fields, make_companies, make_inspectors
-from pipeline.samples_xlsx import write_check_table_xlsx
-from pipeline.settings import Settings
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
+from pipeline.samples.xlsx import write_check_table_xlsx
 
 SETTINGS = Settings()
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")

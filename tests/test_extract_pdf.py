@@ -34,13 +34,13 @@ from pypdf.generic import (
     TextStringObject,
 )
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import CHECK_TABLE_FIELDS, Extraction
+from pipeline.documents.render import public_form_context, render_check_table, render_public_form
 from pipeline.extract import extract_file
 from pipeline.extract.pdf_check_table import SCAN_PENDING_MESSAGE, PdfCheckTableExtractor
 from pipeline.extract.registry import get_extractors
-from pipeline.models import CHECK_TABLE_FIELDS, Extraction
-from pipeline.render import public_form_context, render_check_table, render_public_form
-from pipeline.samples import check_table_fields, make_companies, make_inspectors
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

@@ -13,14 +13,14 @@ import docx
 import openpyxl
 import pytest
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import CHECK_TABLE_FIELDS
+from pipeline.core.sniff import ole2_flavour
+from pipeline.documents.grid import NOT_CHECK_TABLE
 from pipeline.extract import detect_kind, extract_file, get_extractor
-from pipeline.extract.grid import NOT_CHECK_TABLE
-from pipeline.extract.sniff import ole2_flavour
 from pipeline.extract.xlsx_check_table import XlsxCheckTableExtractor, cell_text
-from pipeline.models import CHECK_TABLE_FIELDS
-from pipeline.samples import check_table_fields, make_companies, make_inspectors
-from pipeline.samples_xlsx import (
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
+from pipeline.samples.xlsx import (
     DATE_FORMAT,
     FORM_SHEET,
     build_workbook,

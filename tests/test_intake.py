@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.intake import SettleTracker, is_ignored, scan_inbox, settled
+from pipeline.intake.inbox import SettleTracker, is_ignored, scan_inbox, settled
 
 
 def test_office_lock_and_os_files_are_ignored() -> None:

@@ -14,12 +14,12 @@ import pytest
 from openpyxl import Workbook
 from rich.console import Console
 
-from pipeline import lists
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.errors import BadArgsError
-from pipeline.process import LISTS_FOLDER, Context, open_context
-from pipeline.public_forms import PUBLISHED_STATES
-from pipeline.settings import Settings
+from pipeline.cases import lists
+from pipeline.cases.public_forms import PUBLISHED_STATES
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.errors import BadArgsError
+from pipeline.core.settings import Settings
+from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.store import open_store
 from tests.conftest import Samples, process_json, run_cli
 

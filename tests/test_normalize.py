@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 import pytest
 
-from pipeline.extract.normalize import (
+from pipeline.core.text import (
     clean_text,
     company_key,
     find_dates,

@@ -11,11 +11,11 @@ from typing import Any
 import docx
 from sqlalchemy import text
 
-from pipeline.penalty import WAITING_FOR_DECISION, after_pass, penalties
-from pipeline.process import Context, open_context, process_inbox
-from pipeline.samples_penalty import PenaltySample, penalty_sample, write_decision_docx
-from pipeline.settings import Settings, load_settings
-from pipeline.status import case_lines
+from pipeline.cases.penalty import WAITING_FOR_DECISION, after_pass, penalties
+from pipeline.cli.status import case_lines
+from pipeline.core.settings import Settings, load_settings
+from pipeline.intake.process import Context, open_context, process_inbox
+from pipeline.samples.penalty import PenaltySample, penalty_sample, write_decision_docx
 from tests.conftest import Samples
 
 PENALTY_HANDLING = "已责令企业立即改正；违法事实清楚，已立案调查，拟依法给予行政处罚。"

@@ -11,8 +11,8 @@ from typing import Any
 import docx
 import pytest
 
-from pipeline.convert import Converter
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.documents.libreoffice import Converter
 from pipeline.extract import extract_file
 from pipeline.extract.penalty_decision import (
     NOT_PENALTY_DECISION_CODE,
@@ -21,8 +21,8 @@ from pipeline.extract.penalty_decision import (
     PdfPenaltyExtractor,
     parse_upper_amount,
 )
-from pipeline.samples import make_companies
-from pipeline.samples_penalty import PenaltySample, penalty_sample, upper_amount, write_decision_docx
+from pipeline.samples.fictional import make_companies
+from pipeline.samples.penalty import PenaltySample, penalty_sample, upper_amount, write_decision_docx
 
 CHECK_DAY = dt.date(2026, 11, 9)
 
@@ -109,9 +109,9 @@ def test_decision_not_to_punish_and_mentions_are_not_decisions(tmp_path: Path) -
 
 
 def test_check_table_is_still_a_check_table(samples: Any, tmp_path: Path) -> None:
-    from pipeline.demo import write_check_table
-    from pipeline.samples import check_table_fields, make_inspectors
-    from pipeline.settings import load_settings
+    from pipeline.core.settings import load_settings
+    from pipeline.samples.demo import write_check_table
+    from pipeline.samples.fictional import check_table_fields, make_inspectors
 
     rng = random.Random(5)
     company = make_companies(rng, 1)[0]

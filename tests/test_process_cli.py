@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
-from pipeline.settings import Settings
+from pipeline.core.settings import Settings
 from tests.conftest import Samples, process_json, run_cli
 
 
@@ -124,7 +124,7 @@ def test_bad_inputs_are_returned_byte_for_byte_and_processing_goes_on(
 
 
 def test_company_name_with_markup_characters_comes_out_whole(settings: Settings, samples: Samples) -> None:
-    from pipeline.samples import Company
+    from pipeline.samples.fictional import Company
 
     hostile = Company("烟台A&B<科技>有限公司", samples.companies[0].uscc, "王伟", "烟台", "制造业")
     samples.lists([hostile])

@@ -16,18 +16,18 @@ from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 from sqlalchemy import text
 
-from pipeline.codes import CaseStatus
-from pipeline.convert import find_soffice
-from pipeline.process import Context, Outcome, open_context, process_inbox
-from pipeline.public_forms import (
+from pipeline.cases.public_forms import (
     PUBLISHED_STATES,
     PdfConversionError,
     convert_to_pdf,
     recorded_forms,
     render_public_form_docx,
 )
-from pipeline.samples import Company, Person
-from pipeline.settings import Settings, load_settings
+from pipeline.core.codes import CaseStatus
+from pipeline.core.settings import Settings, load_settings
+from pipeline.documents.libreoffice import find_soffice
+from pipeline.intake.process import Context, Outcome, open_context, process_inbox
+from pipeline.samples.fictional import Company, Person
 from tests.conftest import Samples
 
 pytestmark = pytest.mark.libreoffice

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from pipeline.doctor import run_checks
-from pipeline.publicity import CODES, HEADERS
-from pipeline.samples import Company
+from pipeline.cli.doctor import run_checks
+from pipeline.outputs.publicity import CODES, HEADERS
+from pipeline.samples.fictional import Company
 from tests.conftest import cli_env
 from tests.test_penalty import decision, penalty_check_table, run, workspace
 
@@ -27,7 +27,7 @@ FORMULA_NAME = "=HYPERLINK(\"http://example.invalid\",\"烟台恒信精密机械
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """Two penalty cases, one of a company whose name a spreadsheet would run as a formula."""
-    from pipeline.process import open_context
+    from pipeline.intake.process import open_context
 
     settings, samples = workspace(tmp_path_factory.mktemp("publicity"), bureau_uscc=BUREAU_USCC)
     samples.companies[1] = dataclasses.replace(samples.companies[1], name=FORMULA_NAME)
@@ -99,7 +99,7 @@ def test_no_inspector_phone_or_certificate_number_is_published(exported: dict[st
 
 
 def test_a_second_pass_the_same_day_rewrites_the_days_file_with_all_rows(exported: dict[str, Any]) -> None:
-    from pipeline.penalty import penalties
+    from pipeline.cases.penalty import penalties
 
     ctx, samples = exported["ctx"], exported["samples"]
     assert all(r.exported_at for r in penalties(ctx))
@@ -117,9 +117,9 @@ def test_a_second_pass_the_same_day_rewrites_the_days_file_with_all_rows(exporte
 
 def test_cli_exports_everything_with_the_configured_date_format(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from pipeline.cli import main
-    from pipeline.process import open_context
-    from pipeline.publicity import export_pending
+    from pipeline.cli.main import main
+    from pipeline.intake.process import open_context
+    from pipeline.outputs.publicity import export_pending
 
     settings, samples = workspace(tmp_path)
     samples.lists()
@@ -149,7 +149,7 @@ def test_cli_exports_everything_with_the_configured_date_format(
 
 
 def test_doctor_says_when_the_bureau_code_is_missing(tmp_path: Path) -> None:
-    from pipeline.doctor import _bureau_uscc
+    from pipeline.cli.doctor import _bureau_uscc
 
     settings, _ = workspace(tmp_path)
     check = _bureau_uscc(settings)
@@ -159,7 +159,7 @@ def test_doctor_says_when_the_bureau_code_is_missing(tmp_path: Path) -> None:
 
 
 def test_company_category_follows_the_credit_code() -> None:
-    from pipeline.publicity import party_category
+    from pipeline.outputs.publicity import party_category
 
     assert party_category("92370602MA3C8XXXXX") == "个体工商户"
     assert party_category("91370602MA3C8XXXXX") == "法人及非法人组织"

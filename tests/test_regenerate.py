@@ -21,9 +21,22 @@ from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 from sqlalchemy import text
 
-from pipeline.errors import BadArgsError, TemplateError
-from pipeline.process import Context, open_context, process_inbox
-from pipeline.regenerate import (
+from pipeline.core.errors import BadArgsError, TemplateError
+from pipeline.core.settings import Settings, load_settings
+from pipeline.documents.render import (
+    CHECK_TABLE_TEMPLATE,
+    PUBLIC_FORM_TEMPLATE,
+    SITE_RECORD_TEMPLATE,
+    PreparedTemplate,
+    QrImage,
+    check_table_context,
+    make_jinja_env,
+    public_form_context,
+    qr_png,
+    site_record_context,
+)
+from pipeline.intake.process import Context, open_context, process_inbox
+from pipeline.outputs.regenerate import (
     CHANGED,
     EVENT_REGENERATED,
     FAILED,
@@ -38,20 +51,7 @@ from pipeline.regenerate import (
     regenerate,
     render_jobs,
 )
-from pipeline.render import (
-    CHECK_TABLE_TEMPLATE,
-    PUBLIC_FORM_TEMPLATE,
-    SITE_RECORD_TEMPLATE,
-    PreparedTemplate,
-    QrImage,
-    check_table_context,
-    make_jinja_env,
-    public_form_context,
-    qr_png,
-    site_record_context,
-)
-from pipeline.samples import check_table_fields, make_companies, make_inspectors, site_record_fields
-from pipeline.settings import Settings, load_settings
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors, site_record_fields
 from tests.conftest import Samples, run_cli
 
 ROOT = Path(__file__).resolve().parent.parent

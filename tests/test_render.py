@@ -1,4 +1,4 @@
-"""Tests of ``pipeline.render``: filters, QR codes, contexts and real renders of both templates."""
+"""Tests of ``pipeline.documents.render``: filters, QR codes, contexts and real renders of both templates."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ from docx.oxml.ns import qn
 from lxml import etree
 from PIL import Image
 
-from pipeline.errors import TemplateError
-from pipeline.models import CHECK_TABLE_FIELDS
-from pipeline.render import (
+from pipeline.core.errors import TemplateError
+from pipeline.core.models import CHECK_TABLE_FIELDS
+from pipeline.documents.render import (
     BLANK_DATE,
     CHECK_TABLE_TEMPLATE,
     PUBLIC_FORM_TEMPLATE,

@@ -11,15 +11,15 @@ import pytest
 from markupsafe import escape
 from rich.console import Console
 
-from pipeline import casework, review
-from pipeline.codes import CaseStatus
-from pipeline.errors import BadArgsError
-from pipeline.models import Finding
-from pipeline.notes import rejection_html
-from pipeline.process import Context, open_context
-from pipeline.public_forms import PUBLISHED_STATES
-from pipeline.samples import Company
-from pipeline.settings import Settings
+from pipeline.cases import casework, review
+from pipeline.cases.notes import rejection_html
+from pipeline.cases.public_forms import PUBLISHED_STATES
+from pipeline.core.codes import CaseStatus
+from pipeline.core.errors import BadArgsError
+from pipeline.core.models import Finding
+from pipeline.core.settings import Settings
+from pipeline.intake.process import Context, open_context
+from pipeline.samples.fictional import Company
 from pipeline.store.questions import Ask, questions, sync_questions
 from tests.conftest import Samples, process_json
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from docx import Document
 
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.demo import write_roster_sheet, write_units_sheet
-from pipeline.process import Context, Outcome, open_context, process_inbox
-from pipeline.public_forms import PUBLISHED_STATES
-from pipeline.settings import Settings
+from pipeline.cases.public_forms import PUBLISHED_STATES
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.settings import Settings
+from pipeline.intake.process import Context, Outcome, open_context, process_inbox
+from pipeline.samples.demo import write_roster_sheet, write_units_sheet
 from tests.conftest import Samples
 
 
@@ -243,15 +243,15 @@ def test_review_sheet_dropped_back_into_the_inbox_answers_and_publishes(ctx: Con
 
 
 def _facts(samples: Samples, settings: Settings, today: dt.date, **overrides: Any) -> Any:
-    from pipeline.rules import Facts
-    from pipeline.workdays import WorkCalendar
+    from pipeline.rules.bureau import Facts
+    from pipeline.rules.workdays import WorkCalendar
 
     return Facts(check=samples.fields(**overrides), settings=settings, calendar=WorkCalendar.load(None),
                  today=today, roster=[{"姓名": p.name, "执法证号": p.licence_no} for p in samples.people])
 
 
 def test_licence_pattern_is_configurable(samples: Samples, settings: Settings) -> None:
-    from pipeline.rules import evaluate
+    from pipeline.rules.bureau import evaluate
 
     loose = evaluate(_facts(samples, settings, dt.date(2026, 11, 28)))
     assert "LICENCE_FORMAT" not in {f.code for f in loose.findings}
@@ -261,7 +261,7 @@ def test_licence_pattern_is_configurable(samples: Samples, settings: Settings) -
 
 def test_a_deadline_running_into_a_year_without_holiday_data_is_provisional_and_loud(
         samples: Samples, settings: Settings) -> None:
-    from pipeline.rules import evaluate
+    from pipeline.rules.bureau import evaluate
 
     late = evaluate(_facts(samples, settings, dt.date(2027, 2, 1), check_start="2026-12-24T09:30",
                            check_end="2026-12-24T11:00", dept_opinion_date="2026-12-18",

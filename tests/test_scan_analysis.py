@@ -11,22 +11,13 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.convert import Converter
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import Converter
+from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
 from pipeline.extract import extract_file
 from pipeline.extract.scan import extract_scan
-from pipeline.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
-from pipeline.scan import (
-    BOX_LABELS,
-    CHECK_TABLE_BOXES,
-    SITE_RECORD_BOXES,
-    analyse_scan,
-    is_scan,
-    write_normalised_pdf,
-)
-from pipeline.scan.geometry import PROBE_CASE_ID, derive_geometry, geometry_path
-from pipeline.scan.register import find_qr
-from pipeline.scan.synth import (
+from pipeline.samples.scan_synth import (
     ALL_MARKS,
     FormPdf,
     FormPdfs,
@@ -39,7 +30,16 @@ from pipeline.scan.synth import (
     signed_pages,
     write_scan,
 )
-from pipeline.settings import Settings
+from pipeline.scan import (
+    BOX_LABELS,
+    CHECK_TABLE_BOXES,
+    SITE_RECORD_BOXES,
+    analyse_scan,
+    is_scan,
+    write_normalised_pdf,
+)
+from pipeline.scan.geometry import PROBE_CASE_ID, derive_geometry, geometry_path
+from pipeline.scan.register import find_qr
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.libreoffice

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.settings import Settings
 from pipeline.extract import extract_file
 from pipeline.scan import analyse_scan, is_scan
 from pipeline.scan.pages import iter_pages
-from pipeline.settings import Settings
 
 
 @pytest.fixture(autouse=True)

@@ -21,13 +21,13 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFont
 
-from pipeline.convert import Converter
-from pipeline.doctor import run_checks
-from pipeline.render import render_check_table, render_site_record
-from pipeline.samples import check_table_fields, make_companies, make_inspectors, site_record_fields
+from pipeline.cli.doctor import run_checks
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import Converter
+from pipeline.documents.render import render_check_table, render_site_record
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors, site_record_fields
 from pipeline.scan import ocr
 from pipeline.scan.ocr import OcrLine, OcrUnavailable
-from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"

@@ -11,13 +11,13 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.convert import Converter
-from pipeline.evidence import case_evidence
-from pipeline.process import Context, Outcome, open_context, process_inbox
-from pipeline.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
-from pipeline.scan.geometry import derive_geometry, parse_geometry
-from pipeline.scan.synth import (
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.evidence import case_evidence
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import Converter
+from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
+from pipeline.intake.process import Context, Outcome, open_context, process_inbox
+from pipeline.samples.scan_synth import (
     ALL_MARKS,
     FormPdf,
     FormPdfs,
@@ -27,7 +27,7 @@ from pipeline.scan.synth import (
     signed_pages,
     write_scan,
 )
-from pipeline.settings import Settings
+from pipeline.scan.geometry import derive_geometry, parse_geometry
 from tests.conftest import Samples, run_cli
 
 pytestmark = pytest.mark.libreoffice

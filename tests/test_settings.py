@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.errors import ConfigError
-from pipeline.settings import Settings, load_settings, setting_docs
+from pipeline.core.errors import ConfigError
+from pipeline.core.settings import Settings, load_settings, setting_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,13 +21,11 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from pipeline.errors import InputFileError
-from pipeline.extract import extract_file, registry
-from pipeline.extract.docx_check_table import DocxCheckTableExtractor
-from pipeline.extract.normalize import label_key
-from pipeline.extract.site_record import NOT_SITE_RECORD_CODE, DocxSiteRecordExtractor
-from pipeline.models import SITE_RECORD_FIELDS, SITE_RECORD_LABELS, Extraction
-from pipeline.render import (
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import SITE_RECORD_FIELDS, SITE_RECORD_LABELS, Extraction
+from pipeline.core.settings import Settings
+from pipeline.core.text import label_key
+from pipeline.documents.render import (
     BLANK_DATE,
     SITE_RECORD_TEMPLATE,
     QrImage,
@@ -37,8 +35,10 @@ from pipeline.render import (
     render_site_record,
     site_record_context,
 )
-from pipeline.samples import check_table_fields, make_companies, make_inspectors, site_record_fields
-from pipeline.settings import Settings
+from pipeline.extract import extract_file, registry
+from pipeline.extract.docx_check_table import DocxCheckTableExtractor
+from pipeline.extract.site_record import NOT_SITE_RECORD_CODE, DocxSiteRecordExtractor
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors, site_record_fields
 from tests.conftest import Samples, process_json
 from tests.test_templates import build_script
 

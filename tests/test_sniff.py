@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 from pypdf import PdfWriter
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.sniff import KINDS, ole2_flavour
+from pipeline.documents.grid import NOT_CHECK_TABLE
 from pipeline.extract import KIND_LABELS, Extractor, detect_kind, extract_file, get_extractor
-from pipeline.extract.grid import NOT_CHECK_TABLE
-from pipeline.extract.sniff import KINDS, ole2_flavour
 
 OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
 

@@ -9,9 +9,9 @@ import sys
 
 from rich.console import Console
 
-from pipeline.process import open_context, process_inbox
-from pipeline.settings import Settings
-from pipeline.status import case_lines, print_status
+from pipeline.cli.status import case_lines, print_status
+from pipeline.core.settings import Settings
+from pipeline.intake.process import open_context, process_inbox
 from tests.conftest import Samples, cli_env, run_cli
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from pipeline.codes import CaseStatus
-from pipeline.errors import StoreError
+from pipeline.core.codes import CaseStatus
+from pipeline.core.errors import StoreError
 from pipeline.store import open_store
 
 

@@ -10,11 +10,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from pipeline.cells import neutralise
-from pipeline.errors import BadArgsError
-from pipeline.process import open_context, process_inbox
-from pipeline.settings import Settings
-from pipeline.summary import (
+from pipeline.core.cells import neutralise
+from pipeline.core.errors import BadArgsError
+from pipeline.core.settings import Settings
+from pipeline.intake.process import open_context, process_inbox
+from pipeline.outputs.summary import (
     HEADERS,
     LATE,
     NOT_DUE,

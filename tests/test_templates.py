@@ -1,4 +1,4 @@
-"""Tests of the docxtpl templates, the script that builds them and ``pipeline.ziputil``."""
+"""Tests of the docxtpl templates, the script that builds them and ``pipeline.core.ziputil``."""
 
 from __future__ import annotations
 
@@ -17,9 +17,14 @@ from docx.oxml.ns import qn
 from docx.text.paragraph import Paragraph
 from docxtpl import DocxTemplate
 
-from pipeline.models import CHECK_TABLE_FIELDS, SITE_RECORD_FIELDS
-from pipeline.render import check_table_context, make_jinja_env, public_form_context, site_record_context
-from pipeline.ziputil import normalize_zip
+from pipeline.core.models import CHECK_TABLE_FIELDS, SITE_RECORD_FIELDS
+from pipeline.core.ziputil import normalize_zip
+from pipeline.documents.render import (
+    check_table_context,
+    make_jinja_env,
+    public_form_context,
+    site_record_context,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"

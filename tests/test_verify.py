@@ -17,8 +17,8 @@ from pypdf import PdfWriter
 from pipeline.archive import verify_package
 from pipeline.archive.bag import write_bag
 from pipeline.archive.fourchecks import security
-from pipeline.errors import ExitCode
-from pipeline.process import open_context
+from pipeline.core.errors import ExitCode
+from pipeline.intake.process import open_context
 from tests.conftest import cli_env
 from tests.test_archive import Workspace, copy_workspace, packaged_workspace
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.codes import FileStatus
-from pipeline.demo import write_check_table
-from pipeline.originals import sha256_file
-from pipeline.settings import Settings
+from pipeline.core.codes import FileStatus
+from pipeline.core.settings import Settings
+from pipeline.samples.demo import write_check_table
 from pipeline.store import open_store
+from pipeline.store.originals import sha256_file
 from tests.conftest import Samples, cli_env, process_json
 
 pytestmark = pytest.mark.slow
@@ -128,8 +128,8 @@ def test_polling_mode_picks_up_a_file_dropped_while_watching(settings: Settings,
     """Network shares send no file events: the polling observer and the rescan still find the file."""
     import threading
 
-    from pipeline.process import open_context
-    from pipeline.watch import watch
+    from pipeline.intake.process import open_context
+    from pipeline.intake.watch import watch
 
     samples.lists()
     ctx = open_context(settings.replace(watch_mode="polling"))

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import pytest
 from pypdf import PdfReader
 
-from pipeline.website import TITLE, WebsiteRow, render_csv, render_index
+from pipeline.outputs.website import TITLE, WebsiteRow, render_csv, render_index
 from tests.test_public_forms import FORMULA_NAME, MARKUP_NAME, TASK, Published, published_workspace
 
 pytestmark = pytest.mark.libreoffice

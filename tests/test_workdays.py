@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from pipeline.errors import BadArgsError, ConfigError
-from pipeline.workdays import (
+from pipeline.core.errors import BadArgsError, ConfigError
+from pipeline.rules.workdays import (
     Deadline,
     WorkCalendar,
     doctor_check,

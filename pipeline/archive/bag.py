@@ -13,8 +13,8 @@ from pathlib import Path
 
 import bagit
 
-from pipeline.originals import sha256_file
-from pipeline.ziputil import FIXED_DATE_TIME
+from pipeline.core.ziputil import FIXED_DATE_TIME
+from pipeline.store.originals import sha256_file
 
 BAGIT_TXT = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 MANIFEST = "manifest-sha256.txt"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.archive.model import ArchiveCode, Document
-from pipeline.originals import sha256_file
+from pipeline.store.originals import sha256_file
 
 CATALOGUE = "文件目录.XML"
 DESCRIPTION = "说明文件.TXT"

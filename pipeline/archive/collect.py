@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import text
 
 from pipeline.archive.model import Document
-from pipeline.codes import CaseStatus
-from pipeline.originals import sha256_file
-from pipeline.outbox import ARCHIVE, safe_filename
+from pipeline.core.codes import CaseStatus
 from pipeline.store import CaseRow
+from pipeline.store.originals import sha256_file
+from pipeline.store.outbox import ARCHIVE, safe_filename
 
 # Files that belong to the case's record (a duplicate is the same bytes as a file already included).
 _ATTACHED = ("accepted", "waiting")

@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from pipeline.archive.catalogue import CATALOGUE, DESCRIPTION, EVENT_LOG, REPORT_JSON, REPORT_TXT, Catalogue
 from pipeline.archive.model import ArchiveCode
-from pipeline.originals import sha256_file
+from pipeline.store.originals import sha256_file
 
 REPORT_FILES = frozenset({REPORT_TXT, REPORT_JSON})
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from pypdf import PdfReader, PdfWriter
 
 from pipeline.archive.model import Document
-from pipeline.originals import sha256_file
+from pipeline.store.originals import sha256_file
 
 
 def merged_name(archive_code: str) -> str:

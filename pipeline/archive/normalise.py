@@ -22,8 +22,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from pipeline.archive.model import Document
-from pipeline.convert import PDFA2B_FILTER, ConversionError, Converter, ConverterPool
-from pipeline.errors import ShuangsuiError
+from pipeline.core.errors import ShuangsuiError
+from pipeline.documents.libreoffice import PDFA2B_FILTER, ConversionError, Converter, ConverterPool
 
 Converting = Converter | ConverterPool
 

@@ -37,11 +37,11 @@ from pipeline.archive.fourchecks import FourChecks, run_checks
 from pipeline.archive.merged import merged_name, write_merged
 from pipeline.archive.model import ArchiveCode, Document, check_code_settings
 from pipeline.archive.normalise import Converting, normalise
-from pipeline.codes import CaseStatus
-from pipeline.convert import Converter
-from pipeline.errors import BadArgsError, OutputError, PackageInvalidError, ShuangsuiError
-from pipeline.originals import sha256_file
-from pipeline.outbox import ARCHIVE, publish
+from pipeline.core.codes import CaseStatus
+from pipeline.core.errors import BadArgsError, OutputError, PackageInvalidError, ShuangsuiError
+from pipeline.documents.libreoffice import Converter
+from pipeline.store.originals import sha256_file
+from pipeline.store.outbox import ARCHIVE, publish
 
 READY = (CaseStatus.published, CaseStatus.handed_over)
 
@@ -73,7 +73,7 @@ class PackageResult:
 
 class LazyConverter:
     """The LibreOffice converter for a run of packages, taken only when a file is not cached yet: the
-    process-wide pool of ``pipeline.public_forms`` (warm profile) when there is one, else our own."""
+    process-wide pool of ``pipeline.cases.public_forms`` (warm profile) when there is one, else our own."""
 
     def __init__(self, settings: Any) -> None:
         self.settings = settings
@@ -82,7 +82,7 @@ class LazyConverter:
 
     def __call__(self) -> Converting:
         if self._conv is None:
-            shared = getattr(_optional("pipeline.public_forms"), "converter_pool", None)
+            shared = getattr(_optional("pipeline.cases.public_forms"), "converter_pool", None)
             if callable(shared):
                 self._conv = shared(self.settings)
             else:

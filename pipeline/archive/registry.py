@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from pipeline.archive.collect import is_archive_event
 from pipeline.archive.model import ArchiveCode
-from pipeline.codes import CaseStatus
+from pipeline.core.codes import CaseStatus
 from pipeline.store.sql import now_iso
 
 

@@ -20,7 +20,7 @@ from pipeline.archive.bag import TAGMANIFEST, bag_info_of
 from pipeline.archive.catalogue import CATALOGUE, read_catalogue
 from pipeline.archive.fourchecks import FourChecks, run_checks
 from pipeline.archive.model import ArchiveCode
-from pipeline.originals import sha256_file
+from pipeline.store.originals import sha256_file
 
 _CODE_FIELDS = (("全宗号", "fonds"), ("门类代码", "category"), ("年度", "year"), ("保管期限", "retention"),
                 ("机构代码", "org_code"), ("件号", "item_no"))

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+from pipeline.core.sniff import KIND_LABELS, detect_kind
+
 from .base import Extractor
 from .registry import extract_file, get_extractor
-from .sniff import KIND_LABELS, detect_kind
 
 __all__ = ["KIND_LABELS", "Extractor", "detect_kind", "extract_file", "get_extractor"]

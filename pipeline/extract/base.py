@@ -1,6 +1,6 @@
 """The extractor interface, and the refusals shared by all extractors.
 
-An extractor reads one kind of file (``kinds`` are content kinds from ``pipeline.extract.sniff``)
+An extractor reads one kind of file (``kinds`` are content kinds from ``pipeline.core.sniff``)
 and returns an ``Extraction``. Files that cannot be read raise ``InputFileError`` whose Chinese
 message tells staff what is wrong and how to fix it; ``error_for_kind`` builds the message for a
 file whose kind no extractor handles.
@@ -11,10 +11,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from pipeline.errors import InputFileError
-from pipeline.models import Extraction
-
-from .sniff import KIND_LABELS
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
+from pipeline.core.sniff import KIND_LABELS
 
 __all__ = ["Extractor", "error_for_kind"]
 
@@ -33,7 +32,7 @@ class Extractor(Protocol):
 
 _SAVE_AS_DOCX = "请在 Word/WPS 中另存为 .docx 后重新放入收件箱。"
 
-# kind → (error code, message). Codes are ``pipeline.codes.FindingCode`` values.
+# kind → (error code, message). Codes are ``pipeline.core.codes.FindingCode`` values.
 _REFUSALS: dict[str, tuple[str, str]] = {
     "empty": ("FILE_EMPTY", "文件为空（0 字节）。请确认文件已完整保存后重新放入收件箱。"),
     "encrypted_ooxml": ("FILE_ENCRYPTED", "文件已加密（设置了打开密码）。请取消密码后重新放入。"),

@@ -1,7 +1,7 @@
 """Read the 随机抽查事项检查表 out of a Word (.docx/.docm) file, as staff actually fill it.
 
 This module does the Word-specific reading only: its seam ``read_grids`` hands the tables, as
-``Grid``s, to the format-independent engine in ``pipeline.extract.grid``, which reads every form
+``Grid``s, to the format-independent engine in ``pipeline.documents.grid``, which reads every form
 (``DocxExtractor(form)``) out of them. Every table (nested ones included) is laid
 out on its grid; merged cells are de-duplicated by their ``w:tc`` element (a vertically merged cell
 is the element of its first row, as python-docx does it).
@@ -24,11 +24,19 @@ from typing import Any
 import docx
 from docx.oxml.ns import qn
 
-from pipeline.errors import InputFileError
+from pipeline.core.errors import InputFileError
+from pipeline.core.sniff import detect_kind
+from pipeline.documents.grid import (
+    CASE_REF_PATTERN,
+    NOT_CHECK_TABLE,
+    FormGrids,
+    Grid,
+    GridCell,
+    GridExtractor,
+    find_case_ref,
+)
 
 from .base import error_for_kind
-from .grid import CASE_REF_PATTERN, NOT_CHECK_TABLE, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
-from .sniff import detect_kind
 
 __all__ = ["CASE_REF_PATTERN", "NOT_CHECK_TABLE", "DocxCheckTableExtractor", "DocxExtractor", "read_grids"]
 

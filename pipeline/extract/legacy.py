@@ -1,6 +1,6 @@
 """Old and foreign formats (.doc/.wps, .rtf, .odt, .ods, web pages, other OLE2 files) via LibreOffice.
 
-``LegacyExtractor`` converts the file with LibreOffice (``pipeline.convert``) into .docx (word
+``LegacyExtractor`` converts the file with LibreOffice (``pipeline.documents.libreoffice``) into .docx (word
 processing) or .xlsx (spreadsheet) and hands the result to the extractors registered for that
 kind, with the original display name, so provenance names the dropped file; confidences and
 warnings are those of the inner extractor.
@@ -19,7 +19,7 @@ Each route names LibreOffice's import filter, so a damaged file fails to load (`
 ``FILE_UNREADABLE``) instead of being imported as plain text.
 
 The LibreOffice executable is the ``soffice`` given to the constructor, or else the ``soffice``
-setting (``pipeline.settings.load_settings()``), read when a file is extracted. Without LibreOffice
+setting (``pipeline.core.settings.load_settings()``), read when a file is extracted. Without LibreOffice
 the file is refused with ``FILE_UNSUPPORTED`` and a message saying how to fix it.
 """
 
@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from pipeline.convert import DEFAULT_TIMEOUT, ConversionError, Converter, LibreOfficeMissing
-from pipeline.errors import InputFileError
-from pipeline.models import Extraction
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
+from pipeline.core.sniff import KIND_LABELS, detect_kind, ole2_flavour
+from pipeline.documents.libreoffice import DEFAULT_TIMEOUT, ConversionError, Converter, LibreOfficeMissing
 
 from .base import error_for_kind
-from .sniff import KIND_LABELS, detect_kind, ole2_flavour
 
 __all__ = ["LIBREOFFICE_MISSING", "LegacyExtractor"]
 
@@ -218,7 +218,7 @@ class LegacyExtractor:
         if self.soffice is not None:
             setting = self.soffice
         else:
-            from pipeline.settings import load_settings
+            from pipeline.core.settings import load_settings
 
             setting = load_settings().soffice
         with self._lock:

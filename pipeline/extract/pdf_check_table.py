@@ -1,7 +1,7 @@
 """Read the 随机抽查事项检查表 out of a PDF file (sniffed kind ``"pdf"``).
 
 This module does the PDF-specific reading only: its seam ``read_grids`` hands the tables, as
-``Grid``s, to the format-independent engine in ``pipeline.extract.grid``, which reads every form
+``Grid``s, to the format-independent engine in ``pipeline.documents.grid``, which reads every form
 (``PdfExtractor(form)``) out of them:
 
 * Ruled tables (PDFs exported from Word, WPS or LibreOffice) are found with pdfplumber's
@@ -43,10 +43,17 @@ from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 from pdfplumber.utils.exceptions import PdfminerException
 from pypdf import PasswordType, PdfReader
 
-from pipeline.errors import InputFileError
-
-from .grid import FORM_LABELS, INSPECTOR_HEADINGS, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
-from .normalize import KNOWN_METHODS, label_key
+from pipeline.core.errors import InputFileError
+from pipeline.core.text import KNOWN_METHODS, label_key
+from pipeline.documents.grid import (
+    FORM_LABELS,
+    INSPECTOR_HEADINGS,
+    FormGrids,
+    Grid,
+    GridCell,
+    GridExtractor,
+    find_case_ref,
+)
 
 __all__ = [
     "EMPTY_MESSAGE",

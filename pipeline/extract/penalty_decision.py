@@ -31,10 +31,9 @@ from typing import Any
 from lxml import etree
 from stdnum.cn import uscc as stdnum_uscc
 
-from pipeline.errors import InputFileError
-from pipeline.models import Extraction, Provenance
-
-from .normalize import clean_text, find_dates
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction, Provenance
+from pipeline.core.text import clean_text, find_dates
 
 __all__ = [
     "CATEGORIES",

@@ -13,18 +13,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.errors import InputFileError
-from pipeline.models import Extraction
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
+from pipeline.core.sniff import detect_kind
+from pipeline.documents.grid import CHECK_TABLE, NOT_CHECK_TABLE_CODE
 
 from .base import Extractor, error_for_kind
 from .docx_check_table import DocxExtractor
-from .grid import CHECK_TABLE, NOT_CHECK_TABLE_CODE
 from .legacy import LegacyExtractor
 from .pdf_check_table import PdfExtractor
 from .penalty_decision import NOT_PENALTY_DECISION_CODE, DocxPenaltyExtractor, PdfPenaltyExtractor
 from .scan import ScanExtractor
 from .site_record import NOT_SITE_RECORD_CODE, SITE_RECORD
-from .sniff import detect_kind
 from .xlsx_check_table import XlsxExtractor
 
 __all__ = ["NOT_MY_FORM", "extract_file", "get_extractor", "get_extractors", "register", "supported_kinds"]

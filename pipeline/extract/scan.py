@@ -13,9 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputFileError
-from pipeline.models import Extraction
-from pipeline.settings import Settings, load_settings
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
+from pipeline.core.settings import Settings, load_settings
 
 __all__ = ["ScanExtractor", "extract_scan", "extraction_of"]
 

@@ -2,8 +2,8 @@
 
 The record is a label | value table (see ``templates/现场检查笔录.docx``). Like the check table it
 is read by LABELS, on the grids every format's ``read_grids`` seam lays a file out as and with the
-label walker of ``pipeline.extract.grid``: this module only knows the record's own labels and how to
-turn their values into the fields of ``pipeline.models.SITE_RECORD_FIELDS``.
+label walker of ``pipeline.documents.grid``: this module only knows the record's own labels and how to
+turn their values into the fields of ``pipeline.core.models.SITE_RECORD_FIELDS``.
 
 A label matches when its ``label_key`` (with or without a parenthetical such as （盖章）) is one of
 the wordings below; a value is the text of the distinct cells to the label's right (up to the next
@@ -26,10 +26,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from pipeline.models import SITE_RECORD_FIELDS, SITE_RECORD_LABELS, Extraction, Provenance
-
-from .docx_check_table import DocxExtractor
-from .grid import (
+from pipeline.core.models import SITE_RECORD_FIELDS, SITE_RECORD_LABELS, Extraction, Provenance
+from pipeline.core.text import clean_text, label_key, strip_numbering
+from pipeline.documents.grid import (
     WARNED,
     Form,
     FormGrids,
@@ -43,7 +42,8 @@ from .grid import (
     read_parts,
     walk_labels,
 )
-from .normalize import clean_text, label_key, strip_numbering
+
+from .docx_check_table import DocxExtractor
 from .pdf_check_table import PdfExtractor
 from .xlsx_check_table import XlsxExtractor
 

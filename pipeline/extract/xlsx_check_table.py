@@ -3,7 +3,7 @@
 Staff who fill the check table in Excel (or WPS 表格) lay it out as on paper: labels in one column,
 merged value cells to their right, the inspector sub-table 姓名|职务|执法证号|联系电话 under a
 vertically merged 抽查执法人员 label, title rows on top and notes at the bottom. Each sheet is turned
-into one ``Grid`` for the format-independent engine (``pipeline.extract.grid``): a merged range is one
+into one ``Grid`` for the format-independent engine (``pipeline.documents.grid``): a merged range is one
 cell (keyed by the range, text of its top-left cell, repeated on every row it covers), locations
 read like ``检查表!B3``. Sheets are read in order, hidden ones too; the first sheet holding the form
 wins.
@@ -38,12 +38,12 @@ from openpyxl.styles.numbers import is_datetime
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel
 
-from pipeline.errors import InputFileError
-from pipeline.models import FIELD_LABELS, Extraction, Provenance
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import FIELD_LABELS, Extraction, Provenance
+from pipeline.core.sniff import detect_kind
+from pipeline.documents.grid import WARNED, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
 
 from .base import error_for_kind
-from .grid import WARNED, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
-from .sniff import detect_kind
 
 __all__ = ["XlsxCheckTableExtractor", "XlsxExtractor", "cell_text", "read_grids"]
 

@@ -7,7 +7,7 @@ and the result dataclasses ``BoxEvidence``, ``ScanDocument``, ``ScanAnalysis``.
 
 from __future__ import annotations
 
-from pipeline.evidence import BOX_LABELS
+from pipeline.core.evidence import BOX_LABELS
 
 from .analyse import analyse_scan
 from .model import CHECK_TABLE_BOXES, SITE_RECORD_BOXES, BoxEvidence, ScanAnalysis, ScanDocument

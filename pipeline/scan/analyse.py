@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.errors import InputFileError
-from pipeline.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
-from pipeline.settings import Settings
+from pipeline.core.errors import InputFileError
+from pipeline.core.settings import Settings
+from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
 
 from .evidence import is_grey, measure, png_bytes
 from .geometry import PAGES, PageGeometry, load_geometry

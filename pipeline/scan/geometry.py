@@ -22,8 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import TemplateError
-from pipeline.render import CHECK_TABLE_FORM, CHECK_TABLE_TEMPLATE, SITE_RECORD_FORM, SITE_RECORD_TEMPLATE
+from pipeline.core.errors import TemplateError
+from pipeline.documents.render import (
+    CHECK_TABLE_FORM,
+    CHECK_TABLE_TEMPLATE,
+    SITE_RECORD_FORM,
+    SITE_RECORD_TEMPLATE,
+)
 
 GEOMETRY_VERSION = 1
 # The case number printed when deriving the geometry; its QR code is as wide as any other (22 mm).
@@ -193,7 +198,7 @@ def _find_row(rows: list[Any], words: list[dict[str, Any]], spec: BoxSpec) -> in
 def build_geometry_files(template_dir: Path, converter: Any, work_dir: Path) -> list[Path]:
     """Render both forms with ``PROBE_CASE_ID``, convert them with ``converter`` and write the geometry
     files beside the templates; return their paths."""
-    from pipeline.render import render_check_table, render_site_record
+    from pipeline.documents.render import render_check_table, render_site_record
 
     written = []
     for form, render in ((CHECK_TABLE_FORM, render_check_table), (SITE_RECORD_FORM, render_site_record)):

@@ -6,14 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.evidence import (
+from pipeline.core.evidence import (
     CHECK_TABLE_LOWER,
     CHECK_TABLE_UPPER,
     SITE_RECORD_OTHER,
     SITE_RECORD_PARTY,
 )
 
-# The box names and labels are the evidence model's (``pipeline.evidence``): one list for both.
+# The box names and labels are the evidence model's (``pipeline.core.evidence``): one list for both.
 CHECK_TABLE_BOXES = CHECK_TABLE_UPPER + CHECK_TABLE_LOWER
 SITE_RECORD_BOXES = SITE_RECORD_PARTY + SITE_RECORD_OTHER
 

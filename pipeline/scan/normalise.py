@@ -8,8 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from pipeline.errors import InputFileError, OutputError
-from pipeline.settings import Settings
+from pipeline.core.errors import InputFileError, OutputError
+from pipeline.core.settings import Settings
 
 from .pages import iter_pages
 from .register import find_qr

@@ -29,9 +29,9 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
-from pipeline.errors import MissingDependencyError
-from pipeline.extract.grid import find_case_ref
-from pipeline.extract.normalize import clean_text, label_key, parse_period_detail
+from pipeline.core.errors import MissingDependencyError
+from pipeline.core.text import clean_text, label_key, parse_period_detail
+from pipeline.documents.grid import find_case_ref
 
 __all__ = [
     "INSTALL_HINT",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.errors import InputFileError
-from pipeline.extract.sniff import detect_kind
+from pipeline.core.errors import InputFileError
+from pipeline.core.sniff import detect_kind
 
 WORK_LONG_SIDE = 2400  # pixels; ≈ 205 dpi on the long side of A4
 PDF_DPI = 200.0

@@ -20,11 +20,11 @@ import segno
 import zxingcpp
 from PIL import Image
 
-from pipeline.render import parse_qr_payload
+from pipeline.documents.render import parse_qr_payload
 
 from .geometry import PageGeometry
 
-QR_BORDER_MODULES = 4  # ``pipeline.render.qr_png`` prints a 4-module quiet zone
+QR_BORDER_MODULES = 4  # ``pipeline.documents.render.qr_png`` prints a 4-module quiet zone
 STRIP_SCALE = 1.5  # pixels per point of the upright strips used to find ruling lines
 LINE_SHARE = 0.45  # a pixel row is a ruling line when this share of the strip's width is dark
 _QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.models import Finding as FindingRow
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.models import Finding as FindingRow
 
 
 @dataclass(frozen=True)

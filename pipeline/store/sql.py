@@ -14,8 +14,8 @@ from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from pipeline.codes import CaseStatus, FileStatus
-from pipeline.errors import StoreError
+from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.errors import StoreError
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 
 

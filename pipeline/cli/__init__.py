@@ -1,0 +1,1 @@
+"""The command line: every sub-command and all printing; the only place that maps errors to exit codes."""

@@ -1,0 +1,98 @@
+"""``shuangsui doctor``: what is installed, what is missing, and how to install it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import LibreOfficeMissing, find_soffice
+
+TEMPLATES = ("随机抽查事项检查表.docx", "公示表.docx")
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    optional: bool = False
+
+
+def _libreoffice(settings: Settings) -> Check:
+    exe = find_soffice(settings.soffice)
+    if not exe:
+        return Check("LibreOffice", False, LibreOfficeMissing(settings.soffice).message)
+    try:
+        version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("LibreOffice", False, f"{exe} 无法运行：{exc}。请重新安装 LibreOffice，或在设置项 soffice 中改正路径。")
+    return Check("LibreOffice", True, version or exe)
+
+
+def _cjk_fonts() -> Check:
+    exe = shutil.which("fc-list")
+    if not exe:
+        return Check("中文字体", False, "找不到 fc-list（fontconfig）。sudo apt-get install fontconfig fonts-noto-cjk")
+    fonts = subprocess.run([exe, ":lang=zh", "family"], capture_output=True, text=True, timeout=60).stdout
+    names = sorted({line.split(",")[0] for line in fonts.splitlines() if line.strip()})
+    if not names:
+        return Check("中文字体", False, "没有中文字体，PDF 中的中文会显示为方框。sudo apt-get install fonts-noto-cjk")
+    return Check("中文字体", True, "、".join(names[:4]) + (" 等" if len(names) > 4 else ""))
+
+
+def _templates(settings: Settings) -> Check:
+    missing = [t for t in TEMPLATES if not (settings.templates_dir / t).is_file()]
+    if missing:
+        return Check("模板", False, f"缺少 {'、'.join(missing)}。运行 make templates 重新生成。")
+    return Check("模板", True, str(settings.templates_dir))
+
+
+def _database(settings: Settings) -> Check:
+    from pipeline.core.errors import StoreError
+    from pipeline.store import open_store
+
+    try:
+        store = open_store(settings.db_url)
+        store.close()
+    except StoreError as exc:
+        return Check("数据库", False, exc.message)
+    return Check("数据库", True, settings.db_url)
+
+
+def _calendar(settings: Settings) -> Check:
+    import datetime as dt
+
+    from pipeline.core.errors import ConfigError
+    from pipeline.rules.workdays import WorkCalendar, doctor_check
+
+    path = settings.calendar_path
+    try:
+        calendar = WorkCalendar.load(path if path.exists() else None)
+    except ConfigError as exc:
+        return Check("节假日数据", False, exc.message)
+    ok, detail = doctor_check(calendar, dt.date.today())
+    return Check("节假日数据", ok, detail, optional=True)
+
+
+def _bureau_uscc(settings: Settings) -> Check:
+    from pipeline.outputs.publicity import BUREAU_USCC_WARNING
+
+    if not settings.bureau_uscc:
+        return Check("双公示导出", False, BUREAU_USCC_WARNING, optional=True)
+    return Check("双公示导出", True, f"处罚机关统一社会信用代码 {settings.bureau_uscc}")
+
+
+def _ocr() -> Check:
+    # Optional: without the [ocr] extra scans are still matched by their QR codes.
+    try:
+        from pipeline.scan import ocr
+    except ImportError as exc:
+        return Check("文字识别（可选）", False, f"无法导入：{exc}", optional=True)
+    return Check("文字识别（可选）", ocr.available(), ocr.describe(), optional=True)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    return [_libreoffice(settings), _cjk_fonts(), _templates(settings), _database(settings), _calendar(settings),
+            _bureau_uscc(settings), _ocr()]

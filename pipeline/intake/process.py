@@ -1,0 +1,435 @@
+"""The pipeline: one short ``process_file()`` calling plain stages top to bottom.
+
+Order of effects, chosen so that a crash at any point leaves the file either still in the inbox
+or fully recorded: (1) the file is copied into the originals store and registered as ``processing``;
+(2) all work happens in a job folder; (3) outputs are published into the outbox (idempotent names);
+(4) one transaction records the outcome; (5) only then the inbox copy is removed. A rerun resumes a
+``processing`` file, and finishes the removal of a file whose outcome is already recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.cases import casework, lists, notes, public_forms, review, scanwork
+from pipeline.core import checks
+from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
+from pipeline.core.errors import InputFileError, OutputError
+from pipeline.core.models import Extraction, Finding
+from pipeline.core.settings import Settings
+from pipeline.core.text import company_key
+from pipeline.extract import detect_kind, extract_file
+from pipeline.intake.inbox import scan_inbox, settled
+from pipeline.rules import bureau as rules
+from pipeline.rules.bureau import evaluate
+from pipeline.store import OutputRow, Store
+from pipeline.store.originals import OriginalsStore
+from pipeline.store.outbox import RETURNED, publish, unique_path
+from pipeline.store.sql import now_iso
+
+LISTS_FOLDER = "名录库"
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    store: Store
+    originals: OriginalsStore
+
+
+@dataclass(frozen=True)
+class Received:
+    file_id: int
+    source: Path
+    rel: str
+    name: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    kind: str
+    stored: Path
+    received_at: str
+
+
+@dataclass(frozen=True)
+class Output:
+    job_path: Path
+    dest: str  # relative to the outbox
+    kind: str
+    unique: bool = False  # find a free name instead of replacing (退回 keeps every returned file)
+
+
+@dataclass(frozen=True)
+class Plan:
+    status: FileStatus
+    findings: tuple[Finding, ...] = ()
+    form: str | None = None
+    extraction: Extraction | None = None
+    case_id: str | None = None
+    case_is_new: bool = False
+    case_status: CaseStatus | None = None
+    outputs: tuple[Output, ...] = ()
+    list_import: lists.ImportedList | None = None
+    scans: tuple[scanwork.PlannedScan, ...] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    sha256: str
+    status: FileStatus
+    case: str | None
+    findings: tuple[Finding, ...] = ()
+    outputs: tuple[str, ...] = field(default=())
+
+    def as_json(self) -> dict[str, object]:
+        return {"name": self.name, "sha256": self.sha256, "status": self.status.value, "case": self.case,
+                "findings": [f.as_json() for f in self.findings], "outputs": list(self.outputs)}
+
+
+# --- stage 1: receive ---------------------------------------------------------------------------
+
+def receive(path: Path, ctx: Context) -> Received | Outcome:
+    """Store the original; detect a duplicate, a replay of a recorded outcome, or a crashed run."""
+    inbox = ctx.settings.inbox
+    rel = path.relative_to(inbox).as_posix()
+    st = path.stat()
+    stored = ctx.originals.put(path)
+    kind = detect_kind(stored.path)
+    previous = ctx.store.files_with_sha(stored.sha256)
+    for row in previous:
+        same_drop = row.inbox_path == rel and row.size == st.st_size and row.mtime_ns == st.st_mtime_ns
+        if row.status is FileStatus.processing and row.inbox_path == rel:
+            return _received(row.id, path, rel, stored.sha256, st, stored.path, kind, row.received_at)
+        if same_drop and row.status is not FileStatus.duplicate:
+            # Recorded before, but the inbox copy was not removed (crash after the commit).
+            _remove_from_inbox(path)
+            return Outcome(rel, stored.sha256, row.status, row.case_id,
+                           tuple(ctx.store.findings_for_file(row.id)),
+                           tuple(o.path for o in ctx.store.outputs_for_file(row.id)))
+    first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)
+    with ctx.store.begin() as tx:
+        file_id = tx.add_file(sha256=stored.sha256, original_name=path.name, inbox_path=rel, size=st.st_size,
+                              mtime_ns=st.st_mtime_ns, kind=kind)
+        if first is not None:
+            message = (f"与 {first.received_at} 收到的“{first.original_name}”内容完全相同"
+                       f"（{first.status.label}），不重复处理。")
+            if first.status is FileStatus.rejected:
+                message += "该文件此前已被退回，请按退回说明修改后再放入。"
+            tx.finish_file(file_id, status=FileStatus.duplicate, case_id=first.case_id,
+                           duplicate_of=first.id, message=message)
+    if first is not None:
+        _remove_from_inbox(path)
+        finding = checks.warning(FindingCode.extraction_warning, "file", message)
+        return Outcome(rel, stored.sha256, FileStatus.duplicate, first.case_id, (finding,), ())
+    new_row = ctx.store.get_file(file_id)
+    assert new_row is not None
+    return _received(file_id, path, rel, stored.sha256, st, stored.path, kind, new_row.received_at)
+
+
+def _received(file_id: int, path: Path, rel: str, sha: str, st: os.stat_result, stored: Path, kind: str,
+              at: str) -> Received:
+    return Received(file_id=file_id, source=path, rel=rel, name=path.name, sha256=sha, size=st.st_size,
+                    mtime_ns=st.st_mtime_ns, kind=kind, stored=stored, received_at=at)
+
+
+# --- stage 2: plan the work in a job folder -----------------------------------------------------
+
+def plan_list_import(received: Received) -> Plan:
+    imported = lists.read_list(received.stored, display_name=received.name)
+    findings = tuple(checks.warning(FindingCode.extraction_warning, None, w) for w in imported.warnings)
+    return Plan(status=FileStatus.accepted, findings=findings, form=f"list:{imported.kind.kind}",
+                list_import=imported)
+
+
+def plan_review_sheet(received: Received, ctx: Context) -> Plan:
+    """A 待审核.xlsx dropped back with 确认 filled: apply the answers (idempotent, so a rerun after a
+    crash records nothing twice); rows that could not be taken are reported."""
+    result = review.apply_answers(ctx, review.read_review_sheet(received.stored), actor=f"inbox:{received.name}")
+    findings = tuple(checks.warning(FindingCode.review_answer_rejected, None, message)
+                     for _row, message in result.rejected)
+    return Plan(status=FileStatus.accepted, findings=findings, form="review_sheet")
+
+
+def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
+    if scanwork.is_scan_candidate(received.kind):
+        from pipeline.scan import analyse_scan, is_scan
+
+        if is_scan(received.stored):
+            analysis = analyse_scan(received.stored, ctx.settings)
+            if not analysis.text_pages:
+                return plan_scan(received, job, ctx, analysis)
+            # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
+            # pages its signed copy (or other forms, by their QR codes).
+            plan = plan_typed(received, job, ctx)
+            scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256,
+                                        ctx=ctx, default_case=plan.case_id)
+            return dataclasses.replace(plan, scans=tuple(scans))
+    return plan_typed(received, job, ctx)
+
+
+def plan_typed(received: Received, job: Path, ctx: Context) -> Plan:
+    extraction = extract_file(received.stored, display_name=received.name)
+    if extraction.form == "site_record":
+        return plan_site_record(received, extraction, job, ctx)
+    if extraction.form == "penalty_decision":
+        from pipeline.cases.penalty import plan_penalty_decision  # imports this module
+        return plan_penalty_decision(received, extraction, job, ctx)
+    return plan_check_table(received, extraction, job, ctx)
+
+
+def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
+    """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
+    case_id, ref_findings = find_case_for(extraction, ctx)
+    facts = casework.facts_for(ctx, extraction.fields, case_id)
+    evaluation = evaluate(facts)
+    findings = [*evaluation.findings, *ref_findings,
+                *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
+    if any(f.severity == Severity.error.value for f in findings):
+        return plan_rejection(received, job, findings, extraction)
+    state = casework.state_of(evaluation, facts.targeted)
+    waiting = state in (CaseStatus.incomplete, CaseStatus.review)
+    return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
+                form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
+                case_is_new=case_id is None, case_status=CaseStatus.received)
+
+
+def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
+    """A 现场检查笔录 joins the case of its unit and date (a new case waits for its check table)."""
+    findings = rules.site_record_findings(extraction.fields)
+    if not extraction.fields.get("inspected_unit"):
+        findings.append(checks.error(FindingCode.field_missing, "inspected_unit",
+                                     "现场检查笔录未填写“被检查单位”。请补填后重新放入。"))
+    findings += [checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings]
+    if any(f.severity == Severity.error.value for f in findings):
+        return plan_rejection(received, job, findings, extraction)
+    case_id, ref_findings = find_case_for(extraction, ctx)
+    return Plan(status=FileStatus.accepted, findings=tuple(findings + ref_findings), form=extraction.form,
+                extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
+                case_is_new=case_id is None, case_status=CaseStatus.received)
+
+
+def plan_scan(received: Received, job: Path, ctx: Context, analysis: Any) -> Plan:
+    """A signed scan: each form in it joins its case with its box evidence, or waits in 待匹配."""
+    scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256, ctx=ctx)
+    findings = scanwork.scan_findings(scans, received.name)
+    if not scans:
+        findings.append(checks.warning(FindingCode.scan_pending, "file",
+                                       f"扫描件“{received.name}”中没有找到可识别的检查表或现场检查笔录页面。"))
+    waiting = not scans or any(s.case_id is None or s.form is None for s in scans)
+    outputs: tuple[Output, ...] = ()
+    if waiting:
+        note = job / "scan.txt"
+        note.write_text(notes.scan_note(received.name, received.received_at,
+                                        *(f for f in findings if f.code == FindingCode.scan_pending.value)),
+                        encoding="utf-8")
+        outputs = (Output(note, scanwork.note_name(received.name), "scan_note"),)
+    case_id = next((s.case_id for s in scans if s.case_id and s.form), None)
+    return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
+                form="scan", case_id=case_id, scans=tuple(scans), outputs=outputs)
+
+
+def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Plan:
+    """A scan the analysis could not take is kept (never returned): it waits in 待匹配."""
+    finding = checks.warning(FindingCode.scan_pending, "file", exc.message)
+    note = job / "scan.txt"
+    note.write_text(notes.scan_note(received.name, received.received_at, finding), encoding="utf-8")
+    return Plan(status=FileStatus.waiting, findings=(finding,), form="scan",
+                outputs=(Output(note, scanwork.note_name(received.name), "scan_note", unique=True),))
+
+
+def plan_rejection(received: Received, job: Path, findings: list[Finding],
+                   extraction: Extraction | None = None) -> Plan:
+    note = job / "note.txt"
+    note.write_text(notes.rejection_note(received.name, received.received_at, findings), encoding="utf-8")
+    page = job / "note.html"
+    page.write_text(notes.rejection_html(received.name, received.received_at, findings,
+                                         extraction.fields if extraction else None), encoding="utf-8")
+    returned = f"{RETURNED}/{received.name}"
+    return Plan(
+        status=FileStatus.rejected, findings=tuple(findings), extraction=extraction,
+        form=extraction.form if extraction else None,
+        outputs=(Output(received.stored, returned, "returned_original", unique=True),
+                 Output(note, f"{returned}.错误说明.txt", "rejection_note", unique=True),
+                 Output(page, f"{returned}.错误说明.html", "rejection_page", unique=True)),
+    )
+
+
+def find_case_for(extraction: Extraction, ctx: Context) -> tuple[str | None, list[Finding]]:
+    """The case a form belongs to: by its printed case number, else by unit and check date."""
+    findings: list[Finding] = []
+    if extraction.case_ref:
+        if ctx.store.get_case(extraction.case_ref):
+            return extraction.case_ref, findings
+        findings.append(checks.warning(
+            FindingCode.case_ref_unknown, None,
+            f"表上的编号 {extraction.case_ref} 在本系统中不存在，已按被抽查单位和抽查日期归档。"))
+    unit = extraction.fields.get("inspected_unit") or ""
+    check_date = (extraction.fields.get("check_start") or "")[:10] or None
+    existing = ctx.store.find_case(company_key(unit), check_date)
+    return (existing.id if existing else None), findings
+
+
+def new_case_id(extraction: Extraction, ctx: Context) -> str:
+    check_date = (extraction.fields.get("check_start") or "")[:10]
+    year = int(check_date[:4]) if check_date else int(now_iso()[:4])
+    with ctx.store.begin() as tx:
+        return tx.next_case_id(ctx.settings.case_prefix, year)
+
+
+# --- stage 3: commit ----------------------------------------------------------------------------
+
+def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
+    outbox = ctx.settings.outbox
+    published: list[OutputRow] = []
+    taken: dict[str, Path] = {}
+    for out in plan.outputs:
+        dest = outbox / out.dest
+        if out.unique:
+            # A companion (``<original>.错误说明.txt``, ``.html``) follows the name chosen for its original.
+            owner = next((d for d in taken if out.dest.startswith(d + ".")), None)
+            if owner is not None:
+                dest = taken[owner].with_name(taken[owner].name + out.dest.removeprefix(owner))
+            else:
+                dest = unique_path(dest)
+            taken[out.dest] = dest
+        sha = publish(out.job_path, dest)
+        published.append(OutputRow(plan.case_id, received.file_id, out.kind,
+                                   dest.relative_to(outbox).as_posix(), sha))
+    with ctx.store.begin() as tx:
+        if plan.case_id and plan.extraction:
+            fields = plan.extraction.fields
+            unit = fields.get("inspected_unit")
+            # Only a check table defines the case's record; other forms join the case.
+            record = fields if plan.extraction.form == "check_table" else None
+            check_date = (fields.get("check_start") or "")[:10] or None
+            if plan.case_is_new:
+                tx.create_case(plan.case_id, unit_name=unit, unit_key=company_key(unit or ""),
+                               check_date=check_date, status=plan.case_status or CaseStatus.received,
+                               record=record)
+            elif record is not None:
+                tx.update_case(plan.case_id, unit_name=unit, unit_key=company_key(unit or ""),
+                               check_date=check_date, status=plan.case_status, record=record)
+            tx.log("case", plan.case_id, "file_attached", {"file": received.file_id, "name": received.name})
+        if plan.extraction:
+            tx.add_fields(received.file_id, plan.case_id, [
+                (k, v, p.location if (p := plan.extraction.provenance.get(k)) else None,
+                 p.confidence if p else None) for k, v in plan.extraction.fields.items()])
+        tx.add_findings(received.file_id, plan.case_id, list(plan.findings))
+        for row in published:
+            tx.add_output(row)
+        scanwork.record_scans(tx, received.file_id, plan.scans)
+        if plan.list_import:
+            tx.add_list_version(plan.list_import.kind.kind, received.file_id, plan.list_import.rows,
+                                effective_from=plan.list_import.effective_from, source_name=received.name,
+                                sha256=received.sha256)
+        tx.finish_file(received.file_id, status=plan.status, form=plan.form, case_id=plan.case_id,
+                       message="；".join(f.message for f in plan.findings) or None)
+    _remove_from_inbox(received.source)
+    return Outcome(received.rel, received.sha256, plan.status, plan.case_id, plan.findings,
+                   tuple(r.path for r in published))
+
+
+def _remove_from_inbox(path: Path) -> None:
+    # If removal fails (locked on a share), the next pass sees a recorded drop and retries.
+    path.unlink(missing_ok=True)
+
+
+# --- the pipeline ---------------------------------------------------------------------------------
+
+def process_file(path: Path, ctx: Context) -> Outcome:
+    received = receive(path, ctx)
+    if isinstance(received, Outcome):
+        return received
+    job = ctx.settings.jobs_dir / str(received.file_id)
+    shutil.rmtree(job, ignore_errors=True)
+    job.mkdir(parents=True)
+    try:
+        try:
+            if received.size > ctx.settings.max_file_mb * 1024 * 1024:
+                raise InputFileError(
+                    f"文件大小 {received.size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
+                    "请确认放入的是检查表本身；扫描件请降低分辨率（200–300 dpi）后重新放入。",
+                    code=FindingCode.file_too_large.value)
+            if received.rel.split("/")[0] == LISTS_FOLDER:
+                plan = plan_list_import(received)
+            else:
+                plan = (plan_review_sheet(received, ctx) if received.kind == "xlsx"
+                        and review.is_review_sheet(received.stored) else plan_document(received, job, ctx))
+        except InputFileError as exc:
+            if exc.code == FindingCode.scan_pending.value:
+                return commit(received, plan_scan_pending(received, job, exc), ctx)
+            finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
+                                   else FindingCode.file_unreadable, exc.field, exc.message)
+            plan = plan_rejection(received, job, [finding])
+        outcome = commit(received, plan, ctx)
+    finally:
+        shutil.rmtree(job, ignore_errors=True)
+    if plan.status is not FileStatus.rejected:
+        # After the commit, so that a crash here leaves a recorded file and a case that the next
+        # pass evaluates again (reevaluate_open_cases).
+        cases = dict.fromkeys([plan.case_id, *(s.case_id for s in plan.scans)])
+        for case_id in (c for c in cases if c):
+            done = casework.reevaluate_case(ctx, case_id)
+            if done is not None:
+                outcome = dataclasses.replace(outcome, outputs=outcome.outputs + done.outputs)
+    return outcome
+
+
+def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
+                  paths: list[Path] | None = None) -> list[Outcome]:
+    """One pass: lists first (so check tables in the same pass can use them), then everything else."""
+    public_forms.defer_pdfs()  # made in one batch by finish_pass below
+    if paths is None:
+        candidates, ignored = scan_inbox(ctx.settings.inbox)
+        paths, _busy = settled(candidates, ctx.settings.settle_seconds)
+    else:
+        ignored = []
+    inbox = ctx.settings.inbox
+    # Lists first; scans last, so that a scan finds the typed file dropped with it.
+    paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER,
+                                         scanwork.looks_like_scan(p), str(p)))
+    outcomes: list[Outcome] = [Outcome(p.relative_to(inbox).as_posix(), "", FileStatus.ignored, None)
+                               for p in ignored]
+    for path in paths:
+        if not path.exists():
+            continue
+        outcome = process_file(path, ctx)
+        outcomes.append(outcome)
+        if on_outcome:
+            on_outcome(outcome)
+    # A scan waiting in 待匹配 may match a case that arrived since.
+    for case_id in scanwork.rematch_unmatched(ctx):
+        casework.reevaluate_case(ctx, case_id)
+    # Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
+    # undecided case once per pass (cheap; unchanged notes are not rewritten).
+    casework.reevaluate_open_cases(ctx)
+    sheet = ctx.settings.outbox / review.REVIEW_SHEET
+    if sheet.exists() or review.questions(ctx.store):
+        # Open in Excel on the share (locked): the next pass writes it again.
+        with contextlib.suppress(OSError, OutputError):
+            review.write_review_sheet(ctx.store, sheet)
+    # The pass's 公示表 PDFs in one LibreOffice batch, then 公示表汇总.xlsx and the 网站公示 page when a row
+    # changed (a file locked on the share is written on a later pass).
+    public_forms.finish_pass(ctx)
+    # 行政处罚决定书: matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
+    from pipeline.cases.penalty import after_pass  # imports this module
+    after_pass(ctx)
+    from pipeline.archive import archive_ready_cases  # last: packages include this pass's outputs
+    archive_ready_cases(ctx)
+    return outcomes
+
+
+def open_context(settings: Settings) -> Context:
+    from pipeline.store import open_store
+
+    for folder in (settings.inbox, settings.outbox, settings.data_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    return Context(settings, open_store(settings.db_url), OriginalsStore(settings.originals_dir))

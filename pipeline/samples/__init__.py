@@ -1,0 +1,1 @@
+"""Fictional sample data, the demo and synthetic inputs: used by ``shuangsui demo``, tests and benchmarks."""
