@@ -16,10 +16,11 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from pipeline.cases.penalty import after_pass, penalties
+from pipeline.cases.penalty import penalties
 from pipeline.cli.status import case_lines
 from pipeline.core.errors import BadArgsError
 from pipeline.intake.process import open_context
+from pipeline.intake.process import penalty_outputs as after_pass
 from pipeline.outputs.bundle import build_bundle, last_ended_period, parse_period
 from tests.conftest import cli_env
 from tests.test_penalty import decision, penalty_check_table, run, workspace

@@ -16,9 +16,11 @@ from rich.console import Console
 
 from pipeline.cases import lists
 from pipeline.cases.public_forms import PUBLISHED_STATES
+from pipeline.cli.printing import print_lists
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.errors import BadArgsError
 from pipeline.core.settings import Settings
+from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.store import open_store
 from tests.conftest import Samples, process_json, run_cli
@@ -236,8 +238,8 @@ def test_check_is_validated_against_the_version_in_force_on_its_date(ctx: Contex
     old = tasks_sheet(tmp_path / "任务-上半年.xlsx", "2026年度第一批抽查", [company], title="（2026年1月1日起施行）")
     new = tasks_sheet(tmp_path / "任务-第二批.xlsx", "2026年度第二批抽查", [company], title="生效日期：2026-11-20")
     # Imported out of order: the effective dates decide, not the order of import.
-    assert lists.import_list_file(ctx, new).status is FileStatus.accepted
-    assert lists.import_list_file(ctx, old).status is FileStatus.accepted
+    assert import_list_file(ctx, new).status is FileStatus.accepted
+    assert import_list_file(ctx, old).status is FileStatus.accepted
 
     before = lists.lookup_publication(ctx.store, company.name, "2026-11-09")
     on_the_day = lists.lookup_publication(ctx.store, company.name, dt.date(2026, 11, 20))
@@ -277,8 +279,8 @@ def test_check_table_dated_before_the_new_version_uses_the_old_task_name(setting
 def test_without_a_stated_date_a_version_is_in_force_from_its_import_date(ctx: Context, tmp_path: Path,
                                                                        samples: Samples) -> None:
     a, b = samples.companies[:2]
-    lists.import_list_file(ctx, units_sheet(tmp_path / "v1.xlsx", [[a.name, a.uscc, "芝罘区"]]))
-    lists.import_list_file(ctx, units_sheet(tmp_path / "v2.xlsx", [[b.name, b.uscc, "福山区"]],
+    import_list_file(ctx, units_sheet(tmp_path / "v1.xlsx", [[a.name, a.uscc, "芝罘区"]]))
+    import_list_file(ctx, units_sheet(tmp_path / "v2.xlsx", [[b.name, b.uscc, "福山区"]],
                                             title="（2099年1月1日起施行）"))
     today = dt.date.today()
     [first, future] = ctx.store.list_versions("units")
@@ -339,15 +341,15 @@ def test_tasks_diff_by_task_and_company() -> None:
 
 def test_print_lists_shows_versions_and_what_changed(ctx: Context, tmp_path: Path, samples: Samples) -> None:
     a, b, c = samples.companies[:3]
-    lists.import_list_file(ctx, units_sheet(tmp_path / "名录-10月.xlsx", [[a.name, a.uscc, "芝罘区"], [b.name, b.uscc, "福山区"]],
+    import_list_file(ctx, units_sheet(tmp_path / "名录-10月.xlsx", [[a.name, a.uscc, "芝罘区"], [b.name, b.uscc, "福山区"]],
                                             title="生效日期：2026-10-01"))
-    lists.import_list_file(ctx, units_sheet(tmp_path / "名录-11月.xlsx",
+    import_list_file(ctx, units_sheet(tmp_path / "名录-11月.xlsx",
                                             [[a.name, a.uscc, "芝罘区幸福路[1]号"], [c.name, c.uscc, "莱山区"]],
                                             title="生效日期：2026-11-01"))
     buffer = io.StringIO()
     console = Console(file=buffer, width=250, color_system=None)
 
-    assert lists.print_lists(ctx.store, console, kind="检查对象名录库") == 0
+    assert print_lists(ctx.store, console, kind="检查对象名录库") == 0
 
     out = buffer.getvalue()
     assert "名录-10月.xlsx" in out and "名录-11月.xlsx" in out and "2026-10-01" in out and "2026-11-01" in out
@@ -358,19 +360,19 @@ def test_print_lists_shows_versions_and_what_changed(ctx: Context, tmp_path: Pat
     assert "抽查任务" not in out  # only the list asked for
 
     buffer = io.StringIO()
-    lists.print_lists(ctx.store, Console(file=buffer, width=250, color_system=None), diff=False)
+    print_lists(ctx.store, Console(file=buffer, width=250, color_system=None), diff=False)
     out = buffer.getvalue()
     assert "尚未导入" in out and "执法检查人员名录库" in out and "新增" not in out
     with pytest.raises(BadArgsError, match="不认识的名录"):
-        lists.print_lists(ctx.store, console, kind="花名册")
+        print_lists(ctx.store, console, kind="花名册")
 
 
 def test_diff_examples_are_capped_at_twenty(ctx: Context, tmp_path: Path) -> None:
     rows = [[f"烟台第{n}有限公司", f"9137060200000{n:04d}X", "芝罘区"] for n in range(30)]
-    lists.import_list_file(ctx, units_sheet(tmp_path / "v1.xlsx", rows[:2], title="生效日期：2026-01-01"))
-    lists.import_list_file(ctx, units_sheet(tmp_path / "v2.xlsx", rows, title="生效日期：2026-02-01"))
+    import_list_file(ctx, units_sheet(tmp_path / "v1.xlsx", rows[:2], title="生效日期：2026-01-01"))
+    import_list_file(ctx, units_sheet(tmp_path / "v2.xlsx", rows, title="生效日期：2026-02-01"))
     buffer = io.StringIO()
-    lists.print_lists(ctx.store, Console(file=buffer, width=250, color_system=None), kind="units")
+    print_lists(ctx.store, Console(file=buffer, width=250, color_system=None), kind="units")
     out = buffer.getvalue()
     assert "新增 28 行" in out
     assert out.count("新增  烟台第") == 20 and "另有 8 行变化未列出" in out
@@ -384,7 +386,7 @@ def test_import_list_file_keeps_the_original_and_records_it_like_the_inbox(ctx: 
     path = units_sheet(tmp_path / "检查对象名录库.xlsx", [[a.name, a.uscc, "芝罘区"]])
     data = path.read_bytes()
 
-    outcome = lists.import_list_file(ctx, path)
+    outcome = import_list_file(ctx, path)
 
     assert outcome.status is FileStatus.accepted and outcome.name == f"{LISTS_FOLDER}/检查对象名录库.xlsx"
     assert path.read_bytes() == data
@@ -396,7 +398,7 @@ def test_import_list_file_keeps_the_original_and_records_it_like_the_inbox(ctx: 
     assert (version.file_id, version.source_name, version.sha256) == (file.id, path.name, file.sha256)
     assert ctx.store.list_version_rows(version.id)[0]["统一社会信用代码"] == a.uscc
 
-    again = lists.import_list_file(ctx, path)
+    again = import_list_file(ctx, path)
     assert again.status is FileStatus.duplicate and "未导入新版本" in again.findings[0].message
     assert len(ctx.store.list_versions()) == 1 and path.exists()
 
@@ -407,7 +409,7 @@ def test_import_list_file_refuses_a_bad_sheet_without_a_version(ctx: Context, tm
     wb.active.append(["张三", "科长", "安全生产科"])
     path = save(wb, tmp_path / "人员.xlsx")
 
-    outcome = lists.import_list_file(ctx, path)
+    outcome = import_list_file(ctx, path)
 
     assert outcome.status is FileStatus.rejected
     assert outcome.findings[0].code == "LIST_COLUMN_MISSING" and "执法证号" in outcome.findings[0].message
@@ -423,7 +425,7 @@ def test_import_list_file_completes_a_waiting_case(settings: Settings, samples: 
     ctx = open_context(settings)
     try:
         for path in samples.lists([company], folder=tmp_path):
-            assert lists.import_list_file(ctx, path).status is FileStatus.accepted
+            assert import_list_file(ctx, path).status is FileStatus.accepted
         case = ctx.store.get_case(result["case"])
         assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
         assert [p.name for p in (settings.outbox / "公示表").glob("*.docx")] == [f"{company.name}-2026-11-09.docx"]

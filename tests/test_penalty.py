@@ -11,10 +11,11 @@ from typing import Any
 import docx
 from sqlalchemy import text
 
-from pipeline.cases.penalty import WAITING_FOR_DECISION, after_pass, penalties
+from pipeline.cases.penalty import WAITING_FOR_DECISION, penalties
 from pipeline.cli.status import case_lines
 from pipeline.core.settings import Settings, load_settings
 from pipeline.intake.process import Context, open_context, process_inbox
+from pipeline.intake.process import penalty_outputs as after_pass
 from pipeline.samples.penalty import PenaltySample, penalty_sample, write_decision_docx
 from tests.conftest import Samples
 

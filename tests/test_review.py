@@ -14,6 +14,7 @@ from rich.console import Console
 from pipeline.cases import casework, review
 from pipeline.cases.notes import rejection_html
 from pipeline.cases.public_forms import PUBLISHED_STATES
+from pipeline.cli.printing import print_questions
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError
 from pipeline.core.models import Finding
@@ -153,7 +154,7 @@ def test_answers_from_the_sheet_are_recorded_and_cases_evaluated_again(
 
 def test_cli_answers_and_empty_sheet(ctx: Context) -> None:
     console = Console(record=True, width=200)
-    assert review.print_questions(ctx.store, console) == 0
+    assert print_questions(ctx.store, console) == 0
     listed = console.export_text()
     assert "是否为同一企业？" in listed and "=1+1" in listed and "是／否" in listed
     qs = {q.key: q.id for q in questions(ctx.store)}
@@ -172,7 +173,7 @@ def test_cli_answers_and_empty_sheet(ctx: Context) -> None:
     assert ws.cell(review.FIRST_ROW, 1).value == review.NO_QUESTIONS
     assert review.read_review_sheet(sheet) == []
     console = Console(record=True)
-    review.print_questions(ctx.store, console)
+    print_questions(ctx.store, console)
     assert review.NO_QUESTIONS in console.export_text()
 
 

@@ -331,7 +331,6 @@ class _Fake:
 
 
 def test_registry_tries_extractors_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_REGISTRY", {})
     monkeypatch.setattr(registry, "detect_kind", lambda path: "fake")
     path = tmp_path / "x.bin"
     path.write_bytes(b"x")
@@ -339,20 +338,21 @@ def test_registry_tries_extractors_in_order(tmp_path: Path, monkeypatch: pytest.
     not_b = _Fake("b", InputFileError("不是乙", code=NOT_SITE_RECORD_CODE))
     broken = _Fake("c", InputFileError("坏了", code="FILE_UNREADABLE"))
     reader = _Fake("d")
+    fakes = registry.Registry()
     for extractor in (not_a, not_b, not_a):
-        registry.register(extractor)
-    assert registry.get_extractors("fake") == (not_a, not_b)  # registered once, in order
+        fakes.register(extractor)
+    assert fakes.get_extractors("fake") == (not_a, not_b)  # registered once, in order
     with pytest.raises(InputFileError, match="不是甲"):
-        extract_file(path)
-    registry.register(reader)
-    assert extract_file(path).form == "d"
-    assert registry.get_extractor("fake") is not_a
+        fakes.extract_file(path)
+    fakes.register(reader)
+    assert fakes.extract_file(path).form == "d"
+    assert fakes.get_extractor("fake") is not_a
 
-    monkeypatch.setattr(registry, "_REGISTRY", {})
+    fakes = registry.Registry()
     for extractor in (broken, reader):
-        registry.register(extractor)
+        fakes.register(extractor)
     with pytest.raises(InputFileError, match="坏了"):  # not a "not my form" error: no fallback
-        extract_file(path)
+        fakes.extract_file(path)
     assert reader.calls == 1
 
 

@@ -15,14 +15,13 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from pipeline.cli.printing import print_month, render_month
 from pipeline.core.errors import BadArgsError, ConfigError
 from pipeline.rules.workdays import (
     Deadline,
     WorkCalendar,
     doctor_check,
     parse_month,
-    print_month,
-    render_month,
 )
 
 D = date

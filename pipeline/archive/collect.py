@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import text
 
 from pipeline.archive.model import Document
+from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus
+from pipeline.extract import detect_kind
 from pipeline.store import CaseRow
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import ARCHIVE, safe_filename
@@ -56,7 +58,7 @@ class CaseContent:
     problems: tuple[str, ...]                   # found while collecting (authenticity)
 
 
-def collect(ctx: Any, case: CaseRow) -> CaseContent:
+def collect(ctx: Context, case: CaseRow) -> CaseContent:
     """Every document of ``case`` in package order: originals by arrival, then outputs by creation."""
     with ctx.store.engine.connect() as conn:
         files = list(conn.execute(text(
@@ -120,12 +122,11 @@ def _has_table(conn: Any, name: str) -> bool:
 
 
 def _kind_of(path: Path) -> str:
-    from pipeline.extract import detect_kind
 
     return detect_kind(path)
 
 
-def case_events(ctx: Any, case_id: str, file_ids: list[int]) -> list[dict[str, Any]]:
+def case_events(ctx: Context, case_id: str, file_ids: list[int]) -> list[dict[str, Any]]:
     """Events of the case and its files, in order, as JSON-ready dicts (private numbers masked)."""
     params: dict[str, Any] = {"c": case_id} | {f"f{n}": str(i) for n, i in enumerate(file_ids)}
     files = ", ".join(f":f{n}" for n in range(len(file_ids)))

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from pipeline.archive.catalogue import CATALOGUE, DESCRIPTION, EVENT_LOG, REPORT_JSON, REPORT_TXT, Catalogue
 from pipeline.archive.model import ArchiveCode
+from pipeline.cases.context import Context
 from pipeline.store.originals import sha256_file
 
 REPORT_FILES = frozenset({REPORT_TXT, REPORT_JSON})
@@ -75,7 +76,7 @@ class FourChecks:
             json.dumps(self.as_json(), ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def run_checks(data_dir: Path, cat: Catalogue, ctx: Any | None = None,
+def run_checks(data_dir: Path, cat: Catalogue, ctx: Context | None = None,
                extra_authenticity: Iterable[str] = (), *, building: bool = False) -> FourChecks:
     """The four checks of the payload in ``data_dir`` (the report files themselves excluded).
 
@@ -87,7 +88,7 @@ def run_checks(data_dir: Path, cat: Catalogue, ctx: Any | None = None,
                                  security(data_dir, files)))
 
 
-def authenticity(data_dir: Path, cat: Catalogue, ctx: Any | None, problems: list[str]) -> Check:
+def authenticity(data_dir: Path, cat: Catalogue, ctx: Context | None, problems: list[str]) -> Check:
     notes = []
     for e in cat.entries:
         for rel, expected in ((e.file, e.sha256), (e.pdf, e.pdf_sha256)):
@@ -113,7 +114,7 @@ def authenticity(data_dir: Path, cat: Catalogue, ctx: Any | None, problems: list
     return Check("真实性", tuple(problems), tuple(notes))
 
 
-def integrity(data_dir: Path, cat: Catalogue, ctx: Any | None, building: bool = False) -> Check:
+def integrity(data_dir: Path, cat: Catalogue, ctx: Context | None, building: bool = False) -> Check:
     problems: list[str] = []
     code = ArchiveCode.parse(cat.code)
     if code is None:
@@ -142,7 +143,7 @@ def integrity(data_dir: Path, cat: Catalogue, ctx: Any | None, building: bool = 
     return Check("完整性", tuple(problems), tuple(notes))
 
 
-def _database_integrity(ctx: Any, cat: Catalogue, code: ArchiveCode, building: bool) -> list[str]:
+def _database_integrity(ctx: Context, cat: Catalogue, code: ArchiveCode, building: bool) -> list[str]:
     problems = []
     in_package = {e.sha256 for e in cat.entries}
     with ctx.store.engine.connect() as conn:

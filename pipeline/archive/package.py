@@ -13,12 +13,10 @@ SHA-256 stays in the ``archives`` table). Packaging an unchanged case again give
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
 
@@ -37,9 +35,9 @@ from pipeline.archive.fourchecks import FourChecks, run_checks
 from pipeline.archive.merged import merged_name, write_merged
 from pipeline.archive.model import ArchiveCode, Document, check_code_settings
 from pipeline.archive.normalise import Converting, normalise
+from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, OutputError, PackageInvalidError, ShuangsuiError
-from pipeline.documents.libreoffice import Converter
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import ARCHIVE, publish
 
@@ -47,11 +45,7 @@ READY = (CaseStatus.published, CaseStatus.handed_over)
 
 log = logging.getLogger(__name__)
 
-# Case → its last event id when packaging failed (this process only).
-_FAILED: dict[str, int] = {}
-
-
-def _last_case_event(ctx: Any, case_id: str) -> int:
+def _last_case_event(ctx: Context, case_id: str) -> int:
     with ctx.store.engine.connect() as conn:
         return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM events WHERE entity='case' AND entity_id=:c"),
                                 {"c": case_id}).scalar_one())
@@ -73,36 +67,22 @@ class PackageResult:
 
 class LazyConverter:
     """The LibreOffice converter for a run of packages, taken only when a file is not cached yet: the
-    process-wide pool of ``pipeline.cases.public_forms`` (warm profile) when there is one, else our own."""
+    context's pool (warm profile, shared with the 公示表 PDFs)."""
 
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
         self._conv: Converting | None = None
-        self._owned = False
 
     def __call__(self) -> Converting:
         if self._conv is None:
-            shared = getattr(_optional("pipeline.cases.public_forms"), "converter_pool", None)
-            if callable(shared):
-                self._conv = shared(self.settings)
-            else:
-                self._conv, self._owned = Converter(self.settings.soffice), True
-        assert self._conv is not None
+            self._conv = self.ctx.run.converter_pool(self.ctx.settings)
         return self._conv
 
     def close(self) -> None:
-        if self._conv is not None and self._owned:
-            self._conv.close()
+        """Nothing to close: the pool belongs to the context and outlives a run of packages."""
 
 
-def _optional(module: str) -> Any:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
-
-
-def package_case(ctx: Any, case_id: str, *, force: bool = False,
+def package_case(ctx: Context, case_id: str, *, force: bool = False,
                  converter: LazyConverter | None = None) -> PackageResult:
     """Package ``case_id`` (已公示/已移交/已归档). An archived case without changes is left alone unless
     ``force``; its package is then built again (same bytes when nothing changed)."""
@@ -117,7 +97,7 @@ def package_case(ctx: Any, case_id: str, *, force: bool = False,
     if last is not None and not force and not needs_packaging(ctx, case_id, last):
         return _result(last, changed=False)
     owned = converter is None
-    conv = converter or LazyConverter(s)
+    conv = converter or LazyConverter(ctx)
     try:
         for _attempt in range(5):
             if last is not None:
@@ -161,7 +141,7 @@ def _result(row: registry.ArchiveRow, *, changed: bool, checks: FourChecks | Non
                          row.package_path.removesuffix(".zip"), row.sha256, changed, checks)
 
 
-def needs_packaging(ctx: Any, case_id: str, last: registry.ArchiveRow) -> bool:
+def needs_packaging(ctx: Context, case_id: str, last: registry.ArchiveRow) -> bool:
     """Not published yet (a crash after recording it), its files gone from the outbox, or a change
     since (an event of the case not made by packaging)."""
     zip_path = ctx.settings.outbox / last.package_path
@@ -179,7 +159,7 @@ class Built:
     last_event_id: int
 
 
-def build(ctx: Any, case_id: str, code: ArchiveCode, job: Path, converter: LazyConverter) -> Built:
+def build(ctx: Context, case_id: str, code: ArchiveCode, job: Path, converter: LazyConverter) -> Built:
     """Build the bag and its zip in ``job``. Raises ``PackageInvalidError`` when the bag does not
     validate or the 四性检测 fails (nothing is recorded or published then)."""
     s = ctx.settings
@@ -237,7 +217,7 @@ def _copy(src: Path, dest: Path) -> None:
     dest.chmod(0o644)  # originals are read-only in the store; the bag copy must be replaceable
 
 
-def _publish(ctx: Any, built: Built, code: ArchiveCode) -> None:
+def _publish(ctx: Context, built: Built, code: ArchiveCode) -> None:
     """The bag folder first (through a hidden folder and a rename), then the zip (atomic)."""
     folder = ctx.settings.outbox / ARCHIVE / str(code.year)
     try:
@@ -257,7 +237,7 @@ def _publish(ctx: Any, built: Built, code: ArchiveCode) -> None:
     publish(built.zip_path, folder / f"{code}.zip")
 
 
-def archive_ready_cases(ctx: Any) -> list[PackageResult]:
+def archive_ready_cases(ctx: Context) -> list[PackageResult]:
     """Package every case that is ready (已公示/已移交), and every archived case changed since its last
     package; called at the end of each pass (the outbox is not scanned: ``shuangsui archive --force``
     restores a package deleted there). A case that fails is reported in its result and tried again
@@ -268,18 +248,18 @@ def archive_ready_cases(ctx: Any) -> list[PackageResult]:
         ready = [r.id for r in conn.execute(text("SELECT id FROM cases WHERE status IN (:a, :b) ORDER BY id"), {
             "a": CaseStatus.published.value, "b": CaseStatus.handed_over.value})]
     results = []
-    converter = LazyConverter(ctx.settings)
+    converter = LazyConverter(ctx)
     try:
         case_ids = [c for c in [*ready, *registry.changed_since_packaged(ctx.store)]
-                    if _FAILED.get(c) != _last_case_event(ctx, c)]
+                    if ctx.run.archive_failed.get(c) != _last_case_event(ctx, c)]
         prepare(ctx, case_ids, converter)
         for case_id in case_ids:
             try:
                 results.append(package_case(ctx, case_id, force=True, converter=converter))
-                _FAILED.pop(case_id, None)
+                ctx.run.archive_failed.pop(case_id, None)
             except (ShuangsuiError, OSError) as exc:
                 # Not tried again in this process until the case changes; shuangsui archive shows why.
-                _FAILED[case_id] = _last_case_event(ctx, case_id)
+                ctx.run.archive_failed[case_id] = _last_case_event(ctx, case_id)
                 log.warning("归档失败 %s：%s", case_id, exc)
                 results.append(PackageResult(case_id, error=str(exc)))
     finally:
@@ -287,7 +267,7 @@ def archive_ready_cases(ctx: Any) -> list[PackageResult]:
     return results
 
 
-def prepare(ctx: Any, case_ids: list[str], converter: LazyConverter) -> None:
+def prepare(ctx: Context, case_ids: list[str], converter: LazyConverter) -> None:
     """Normalise the documents of all ``case_ids`` in one LibreOffice batch (a start of soffice costs
     seconds; one per case would dominate a pass). Failures are left for ``package_case`` to report."""
     docs: dict[str, Document] = {}

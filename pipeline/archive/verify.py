@@ -11,7 +11,6 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 import bagit
 
@@ -20,6 +19,7 @@ from pipeline.archive.bag import TAGMANIFEST, bag_info_of
 from pipeline.archive.catalogue import CATALOGUE, read_catalogue
 from pipeline.archive.fourchecks import FourChecks, run_checks
 from pipeline.archive.model import ArchiveCode
+from pipeline.cases.context import Context
 from pipeline.store.originals import sha256_file
 
 _CODE_FIELDS = (("全宗号", "fonds"), ("门类代码", "category"), ("年度", "year"), ("保管期限", "retention"),
@@ -39,7 +39,7 @@ class Verification:
         return not self.problems
 
 
-def verify_package(path: Path, ctx: Any | None = None) -> Verification:
+def verify_package(path: Path, ctx: Context | None = None) -> Verification:
     if path.is_file():
         try:
             with tempfile.TemporaryDirectory(prefix="shuangsui-verify-") as tmp:
@@ -78,7 +78,7 @@ def _bag_root(folder: Path) -> Path | None:
     return subs[0] if len(subs) == 1 else None
 
 
-def _verify_bag(root: Path, ctx: Any | None) -> Verification:
+def _verify_bag(root: Path, ctx: Context | None) -> Verification:
     problems: list[str] = []
     notes: list[str] = []
     try:
@@ -149,7 +149,7 @@ def _code_fields(root: Path, info: dict[str, str]) -> list[str]:
     return problems
 
 
-def _with_zip_record(result: Verification, path: Path, ctx: Any | None) -> Verification:
+def _with_zip_record(result: Verification, path: Path, ctx: Context | None) -> Verification:
     if ctx is None or not result.code:
         return result
     rows = registry.by_code(ctx.store, result.code)

@@ -9,86 +9,22 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import text
 
-from pipeline.cases import lists, notes, public_forms
+from pipeline.cases import notes, public_forms
+from pipeline.cases.context import Context
+from pipeline.cases.facts import facts_for, state_of
+from pipeline.cases.stage import CaseOutcome
 from pipeline.core.codes import OPEN_STATES, PUBLISHED_STATES, CaseStatus, Severity
-from pipeline.core.evidence import CaseEvidence, case_evidence
-from pipeline.rules.bureau import Evaluation, Facts, evaluate
-from pipeline.rules.workdays import WorkCalendar
+from pipeline.rules.bureau import Evaluation, evaluate
 from pipeline.store import CaseRow, OutputRow
 from pipeline.store.outbox import WAITING, publish, safe_filename
-from pipeline.store.questions import answers_for, sync_questions
+from pipeline.store.questions import sync_questions
 
 
-@dataclass(frozen=True)
-class CaseOutcome:
-    case_id: str
-    status: CaseStatus
-    evaluation: Evaluation
-    outputs: tuple[str, ...]
-
-
-def calendar_for(ctx: Any) -> WorkCalendar:
-    return WorkCalendar.load(ctx.settings.calendar_path if ctx.settings.calendar_path.exists() else None)
-
-
-def site_records(ctx: Any, case_id: str) -> list[dict[str, Any]]:
-    """The fields of every 现场检查笔录 file attached to the case."""
-    with ctx.store.engine.connect() as conn:
-        files = [r.id for r in conn.execute(text(
-            "SELECT id FROM files WHERE case_id=:c AND form='site_record' AND status IN ('accepted', 'waiting')"
-            " ORDER BY id"), {"c": case_id})]
-        out = []
-        for file_id in files:
-            rows = conn.execute(text("SELECT name, value FROM fields WHERE file_id=:f"), {"f": file_id})
-            out.append({r.name: json.loads(r.value) if r.value is not None else None for r in rows})
-        # A scanned 笔录 is a 笔录 received; whether it is signed is the evidence rule's question.
-        scans = conn.execute(text("SELECT id FROM scan_documents WHERE case_id=:c AND form='site_record'"),
-                             {"c": case_id}).all()
-        out.extend({"source": "scan", "party_signed": True} for _ in scans)
-    return out
-
-
-def overrides(ctx: Any, case_id: str) -> dict[str, Any]:
-    with ctx.store.engine.connect() as conn:
-        raw = conn.execute(text("SELECT overrides FROM cases WHERE id=:c"), {"c": case_id}).scalar_one_or_none()
-    return json.loads(raw) if raw else {}
-
-
-def facts_for(ctx: Any, record: dict[str, Any], case_id: str | None, today: date | None = None) -> Facts:
-    """The facts of a check table: lists in force on its check date, the case's site records and answers."""
-    on = _check_day(record) or date.today()
-    return Facts(
-        check=record, settings=ctx.settings, calendar=calendar_for(ctx), today=today or date.today(),
-        site_records=site_records(ctx, case_id) if case_id else (),
-        roster=lists.inspector_roster(ctx.store, on), directory=lists.unit_directory(ctx.store, on),
-        tasks=lists.tasks_on(ctx.store, on),
-        answers=answers_for(ctx.store, case_id) if case_id else {},
-        overrides=overrides(ctx, case_id) if case_id else {},
-        evidence=case_evidence(ctx.store, case_id) if case_id else CaseEvidence(),
-    )
-
-
-def _check_day(record: dict[str, Any]) -> date | None:
-    value = record.get("check_start")
-    return date.fromisoformat(value[:10]) if value else None
-
-
-def state_of(evaluation: Evaluation, targeted: bool) -> CaseStatus:
-    if evaluation.has(Severity.review):
-        return CaseStatus.review
-    if evaluation.has(Severity.waiting) or not evaluation.result:
-        return CaseStatus.incomplete
-    return CaseStatus.received if targeted else CaseStatus.publishable
-
-
-def reevaluate_case(ctx: Any, case_id: str) -> CaseOutcome | None:
+def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     """Evaluate a case again and act on it; a case already published or further is left alone."""
     case = ctx.store.get_case(case_id)
     if case is None or not case.record or case.status in PUBLISHED_STATES:
@@ -128,7 +64,7 @@ def reevaluate_case(ctx: Any, case_id: str) -> CaseOutcome | None:
     return public_forms.settle_publication(ctx, outcome)
 
 
-def _plan_outputs(ctx: Any, case: CaseRow, evaluation: Evaluation, status: CaseStatus,
+def _plan_outputs(ctx: Context, case: CaseRow, evaluation: Evaluation, status: CaseStatus,
                   job: Path) -> list[tuple[Path, str, str]]:
     record = case.record or {}
     unit = record.get("inspected_unit") or ""
@@ -147,14 +83,14 @@ def _same_file(a: Path, b: Path) -> bool:
     return b.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
 
 
-def _remove_waiting_notes(ctx: Any, case_id: str) -> None:
+def _remove_waiting_notes(ctx: Context, case_id: str) -> None:
     folder = ctx.settings.outbox / WAITING
     if folder.is_dir():
         for note in folder.glob(f"{case_id}-*.说明.txt"):
             note.unlink(missing_ok=True)
 
 
-def reevaluate_open_cases(ctx: Any) -> list[CaseOutcome]:
+def reevaluate_open_cases(ctx: Context) -> list[CaseOutcome]:
     """Every case not yet decided (after a list change, and at the end of each pass)."""
     out = []
     for case in ctx.store.list_cases():

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import itertools
 import re
-import shutil
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,17 +26,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from openpyxl import load_workbook
 from openpyxl.utils.datetime import from_excel
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
 
 from pipeline.core.errors import BadArgsError, InputFileError
 from pipeline.core.text import clean_text, company_key, label_key, parse_date
 from pipeline.store import Store
 
 if TYPE_CHECKING:
-    from pipeline.intake.process import Context, Outcome
-    from pipeline.store.base import ListVersionRow
+    pass
 
 
 @dataclass(frozen=True)
@@ -543,74 +537,6 @@ def lookup_publication(store: Store, unit_name: str, check_date: str | dt.date |
     return Publication(uscc=uscc, task_name=task_name, check_type=check_type)
 
 
-# --- importing a file directly (shuangsui lists import FILE) ---------------------------------------
-
-def import_list_file(ctx: Context, path: Path) -> Outcome:
-    """Import one list file from anywhere, as if dropped into ``inbox/名录库/``; the file is left as it is.
-
-    The file goes into the originals store and gets a file row (``inbox_path`` ``名录库/<name>``); the
-    same content imported before is recorded as a duplicate. A refused sheet is recorded as rejected
-    with its reason (nothing is copied to 退回: the user has the file in hand). After a successful
-    import the waiting cases are evaluated again.
-    """
-    from pipeline.core import checks
-    from pipeline.core.codes import FileStatus, FindingCode
-    from pipeline.extract import detect_kind
-    from pipeline.intake import process
-    from pipeline.store.sql import now_iso
-
-    if not path.is_file():
-        raise InputFileError(f"找不到名录文件 {path}。请检查路径和文件名。")
-    rel = f"{process.LISTS_FOLDER}/{path.name}"
-    st = path.stat()
-    stored = ctx.originals.put(path)
-    previous = ctx.store.files_with_sha(stored.sha256)
-    resumed = next((r for r in previous if r.status is FileStatus.processing and r.inbox_path == rel), None)
-    first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)
-    if resumed is not None:
-        file_id, first = resumed.id, None
-    else:
-        with ctx.store.begin() as tx:
-            file_id = tx.add_file(sha256=stored.sha256, original_name=path.name, inbox_path=rel, size=st.st_size,
-                                  mtime_ns=st.st_mtime_ns, kind=detect_kind(stored.path))
-            if first is not None:
-                message = (f"与 {first.received_at} 收到的“{first.original_name}”内容完全相同"
-                           f"（{first.status.label}），未导入新版本。")
-                if first.status is FileStatus.rejected:
-                    message += "该文件此前已被退回，请按退回说明修改后再导入。"
-                tx.finish_file(file_id, status=FileStatus.duplicate, duplicate_of=first.id, message=message)
-    if first is not None:
-        finding = checks.warning(FindingCode.extraction_warning, "file", message)
-        return process.Outcome(rel, stored.sha256, FileStatus.duplicate, None, (finding,), ())
-    row = ctx.store.get_file(file_id)
-    job = ctx.settings.jobs_dir / str(file_id)
-    shutil.rmtree(job, ignore_errors=True)
-    job.mkdir(parents=True)
-    try:
-        # commit() removes the received file's "inbox copy": here a copy in the job folder, never `path`.
-        copy = job / path.name
-        shutil.copyfile(stored.path, copy)
-        received = process.Received(
-            file_id=file_id, source=copy, rel=rel, name=path.name, sha256=stored.sha256, size=st.st_size,
-            mtime_ns=st.st_mtime_ns, kind=(row.kind or "") if row else "", stored=stored.path,
-            received_at=row.received_at if row else now_iso())
-        try:
-            if st.st_size > ctx.settings.max_file_mb * 1024 * 1024:
-                raise InputFileError(f"文件大小 {st.st_size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
-                                     "请确认选择的是名录表格本身。", code=FindingCode.file_too_large.value)
-            plan = process.plan_list_import(received)
-        except InputFileError as exc:
-            code = FindingCode(exc.code) if exc.code in FindingCode._value2member_map_ else FindingCode.file_unreadable
-            plan = process.Plan(status=FileStatus.rejected, findings=(checks.error(code, exc.field, exc.message),))
-        outcome = process.commit(received, plan, ctx)
-    finally:
-        shutil.rmtree(job, ignore_errors=True)
-    if outcome.status is FileStatus.accepted:
-        from pipeline.cases import casework
-        casework.reevaluate_open_cases(ctx)
-    return outcome
-
-
 # --- shuangsui lists --------------------------------------------------------------------------------
 
 def resolve_kind(name: str | None) -> ListKind | None:
@@ -630,7 +556,7 @@ def _value(v: Any) -> str:
     return "（空）" if v is None or v == "" else str(v)
 
 
-def _diff_lines(diff: ListDiff, limit: int = MAX_EXAMPLES) -> list[str]:
+def diff_lines(diff: ListDiff, limit: int = MAX_EXAMPLES) -> list[str]:
     lines = []
     if diff.columns_added:
         lines.append(f"新增列：{'、'.join(diff.columns_added)}")
@@ -647,43 +573,3 @@ def _diff_lines(diff: ListDiff, limit: int = MAX_EXAMPLES) -> list[str]:
     return lines
 
 
-def print_lists(store: Store, console: Console, kind: str | None = None, diff: bool = True) -> int:
-    """``shuangsui lists``: each list's versions, which is in force today, and what each version changed."""
-    chosen = resolve_kind(kind)
-    kinds = [chosen] if chosen else list(LIST_KINDS)
-    today = dt.date.today()
-    table = Table(title="名录库版本")
-    for column in ("名录", "版本", "文件", "行数", "生效日期", "导入时间", "状态"):
-        table.add_column(column, justify="right" if column in ("版本", "行数") else "left")
-    by_kind: dict[str, list[ListVersionRow]] = {k.kind: store.list_versions(k.kind) for k in kinds}
-    for k in kinds:
-        versions = by_kind[k.kind]
-        current = store.list_version_on(k.kind, today)
-        if not versions:
-            table.add_row(k.title, "", "", "", "", "", "[dim]尚未导入[/]")
-        for v in versions:
-            if current is not None and v.id == current.id:
-                state = "[green]当前有效[/]"
-            elif v.effective_from > today.isoformat():
-                state = "[yellow]尚未生效[/]"
-            else:
-                state = "[dim]已被取代[/]"
-            table.add_row(k.title, str(v.id), escape(v.source_name or ""), str(v.row_count), v.effective_from,
-                          v.imported_at[:19].replace("T", " "), state)
-    console.print(table)
-    missing = [k.title for k in kinds if not by_kind[k.kind]]
-    if missing:
-        console.print(f"尚未导入：{'、'.join(missing)}。请把从省平台导出的表格放入 inbox/名录库/，"
-                      "或运行 shuangsui lists import 文件名.xlsx。")
-    if not diff:
-        return 0
-    for k in kinds:
-        versions = by_kind[k.kind]
-        for before, after in itertools.pairwise(versions):
-            d = diff_versions(store.list_version_rows(before.id), store.list_version_rows(after.id), k.kind)
-            head = (f"{k.title} 版本 {after.id}（{after.effective_from} 起）相对版本 {before.id}："
-                    f"新增 {len(d.added)} 行，删除 {len(d.removed)} 行，变更 {len(d.changed)} 行")
-            console.print(f"\n[bold]{escape(head)}[/]" if not d.empty else escape(head + "（内容相同）"))
-            for line in _diff_lines(d):
-                console.print("  " + escape(line), soft_wrap=True)
-    return 0

@@ -10,12 +10,11 @@ The ``penalties`` table (migration 0006) is derived from the recorded files by `
 which runs after every pass (crash-safe: a pass that died after the commit is caught up by the next
 one). The due date is ``add_working_days(decision_date, settings.days_penalty)`` on the bureau's
 calendar; a date that runs into a year without holiday data is provisional and says so.
-``after_pass`` also writes the 双公示 export and, when a period has ended, the 综合科 bundle.
+``intake.process.penalty_outputs`` then writes the 双公示 export and, when a period has ended, the 综合科 bundle.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -25,13 +24,14 @@ from typing import Any
 from sqlalchemy import text
 
 from pipeline.cases import lists
-from pipeline.cases.casework import calendar_for
+from pipeline.cases.context import Context
+from pipeline.cases.facts import calendar_for
+from pipeline.cases.stage import Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.text import company_key
 from pipeline.extract.penalty_decision import PENALTY_DECISION_LABELS
-from pipeline.intake.process import Context, Output, Plan, Received, plan_rejection
 from pipeline.rules.workdays import WorkCalendar
 from pipeline.store.outbox import WAITING
 from pipeline.store.sql import now_iso
@@ -64,7 +64,7 @@ def _row(r: Any) -> PenaltyRow:
                       r.decision_date, r.due_date, bool(r.due_certain), r.exported_at, r.bundled_at)
 
 
-def penalties(ctx: Any, *, case_id: str | None = None, matched: bool | None = None) -> list[PenaltyRow]:
+def penalties(ctx: Context, *, case_id: str | None = None, matched: bool | None = None) -> list[PenaltyRow]:
     sql = "SELECT * FROM penalties WHERE 1=1"
     params: dict[str, Any] = {}
     if case_id is not None:
@@ -78,7 +78,7 @@ def penalties(ctx: Any, *, case_id: str | None = None, matched: bool | None = No
 
 # --- matching -------------------------------------------------------------------------------------
 
-def case_uscc(ctx: Any, unit_name: str | None, check_date: str | None) -> str | None:
+def case_uscc(ctx: Context, unit_name: str | None, check_date: str | None) -> str | None:
     """The case's 统一社会信用代码 from the 检查对象名录库 in force on its check date."""
     if not unit_name:
         return None
@@ -86,7 +86,7 @@ def case_uscc(ctx: Any, unit_name: str | None, check_date: str | None) -> str | 
     return lists.lookup_publication(ctx.store, unit_name, on).uscc
 
 
-def match_case(ctx: Any, fields: dict[str, Any]) -> str | None:
+def match_case(ctx: Context, fields: dict[str, Any]) -> str | None:
     """The latest case with ``penalty`` set whose unit is the decision's party (code or name)."""
     uscc = (fields.get("uscc") or "").upper() or None
     key = company_key(fields.get("party_name") or "")
@@ -152,7 +152,7 @@ def _due(calendar: WorkCalendar, decision_date: str | None, days: int) -> tuple[
     return deadline.due.isoformat(), deadline.certain
 
 
-def sync_penalties(ctx: Any) -> list[str]:
+def sync_penalties(ctx: Context) -> list[str]:
     """Record new decision files, match waiting ones, refresh due dates; returns the cases matched now."""
     calendar = calendar_for(ctx)
     matched_now: list[str] = []
@@ -203,7 +203,7 @@ def sync_penalties(ctx: Any) -> list[str]:
 
 # --- status ------------------------------------------------------------------------------------------
 
-def penalty_flags(ctx: Any, case_id: str, penalty: bool, today: date, calendar: WorkCalendar) -> list[str]:
+def penalty_flags(ctx: Context, case_id: str, penalty: bool, today: date, calendar: WorkCalendar) -> list[str]:
     """The 提醒 of ``shuangsui status`` for a case's penalty: 待行政处罚决定书, or the decision's due date."""
     rows = penalties(ctx, case_id=case_id)
     if not rows:
@@ -221,24 +221,3 @@ def penalty_flags(ctx: Any, case_id: str, penalty: bool, today: date, calendar: 
     if due <= calendar.add_working_days(today, SOON_WORKING_DAYS).due:
         return [f"处罚结果上传即将到期（{row.due_date}{provisional}，{no}）"]
     return [f"处罚结果上传期限 {row.due_date}{provisional}（{no}）"]
-
-
-# --- after each pass ----------------------------------------------------------------------------------
-
-def after_pass(ctx: Any, today: date | None = None) -> list[str]:
-    """Catch up the penalties table, write the 双公示 export and a due 综合科 bundle; returns outputs.
-
-    Each step tolerates an output folder it cannot write (a file open in Excel on the share): it is
-    tried again on the next pass.
-    """
-    from pipeline.core.errors import OutputError
-    from pipeline.outputs.bundle import auto_bundle
-    from pipeline.outputs.publicity import export_pending
-
-    sync_penalties(ctx)
-    outputs: list[str] = []
-    with contextlib.suppress(OSError, OutputError):
-        outputs += export_pending(ctx, today=today).outputs
-    with contextlib.suppress(OSError, OutputError):
-        outputs += auto_bundle(ctx, today=today)
-    return outputs

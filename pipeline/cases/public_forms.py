@@ -3,7 +3,7 @@
 A ``publishable`` case gets its 公示表 rendered from ``templates/公示表.docx`` and converted to
 PDF/A-2b (``plan_public_form``, called by ``casework._plan_outputs``). Both go to
 ``outbox/公示表/<企业名称>-<检查日期>.docx|.pdf``. Inside a pass over the inbox (``defer_pdfs`` …
-``finish_pass``) the conversions are collected and made in one batch at the end of the pass, since
+``flush_pdfs``) the conversions are collected and made in one batch at the end of the pass, since
 starting LibreOffice costs about two seconds and converting a page a fraction of that; outside a pass
 (an answer given on the command line) the PDF is made at once. When LibreOffice is missing or fails,
 the Word file is still published, the case stays ``publishable`` with a ``PDF_PENDING`` warning and
@@ -20,14 +20,10 @@ each profile with ``flock``, so processes sharing it take turns.
 
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import json
 import logging
-import os
 import shutil
-import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,12 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from pipeline.cases.context import Context
+from pipeline.cases.facts import facts_for
 from pipeline.core.codes import PUBLISHED_STATES as _PUBLISHED_STATES
 from pipeline.core.codes import CaseStatus, FindingCode, Severity
 from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
 from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import PDFA2B_FILTER, ConverterPool
+from pipeline.documents.libreoffice import PDFA2B_FILTER
 from pipeline.documents.render import (
     PUBLIC_FORM_TEMPLATE,
     PreparedTemplate,
@@ -52,7 +50,7 @@ from pipeline.store import CaseRow, OutputRow
 from pipeline.store.outbox import PUBLIC_FORMS, WEBSITE, publish, safe_filename
 
 if TYPE_CHECKING:
-    from pipeline.cases.casework import CaseOutcome
+    from pipeline.cases.stage import CaseOutcome
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +134,7 @@ def public_form_of(settings: Settings, case: CaseRow, evaluation: Evaluation) ->
         result=evaluation.result or "")
 
 
-def recorded_forms(ctx: Any, case_id: str | None = None) -> dict[str, tuple[PublicForm, dict[str, Any] | None]]:
+def recorded_forms(ctx: Context, case_id: str | None = None) -> dict[str, tuple[PublicForm, dict[str, Any] | None]]:
     """Case id → (latest recorded 公示表 values, the ``published`` event detail with ``at`` or None);
     every case's, or only ``case_id``'s."""
     out: dict[str, tuple[PublicForm, dict[str, Any] | None]] = {}
@@ -150,17 +148,15 @@ def recorded_forms(ctx: Any, case_id: str | None = None) -> dict[str, tuple[Publ
     return out
 
 
-def current_form(ctx: Any, case: CaseRow) -> PublicForm:
+def current_form(ctx: Context, case: CaseRow) -> PublicForm:
     """What the case's 公示表 says: as published for a published case, else from a fresh evaluation."""
     if case.status in PUBLISHED_STATES:
         recorded = recorded_forms(ctx, case.id).get(case.id)
         if recorded is not None:
             return recorded[0]
-    from pipeline.cases import casework  # casework imports this module
-
     if not case.record:
         raise OutputError(f"案卷 {case.id} 还没有检查表，无法生成公示表。请先放入该案卷的随机抽查事项检查表。")
-    evaluation = evaluate(casework.facts_for(ctx, case.record, case.id))
+    evaluation = evaluate(facts_for(ctx, case.record, case.id))
     if evaluation.has(Severity.waiting) or evaluation.has(Severity.review) or not evaluation.result:
         raise OutputError(f"案卷 {case.id} 尚不能公示（待补充或待审核）。请运行 shuangsui status 查看缺少什么。")
     return public_form_of(ctx.settings, case, evaluation)
@@ -168,7 +164,7 @@ def current_form(ctx: Any, case: CaseRow) -> PublicForm:
 
 # --- rendering and conversion ---------------------------------------------------------------------
 
-def render_public_form_docx(ctx: Any, case_id: str, out_dir: Path,
+def render_public_form_docx(ctx: Context, case_id: str, out_dir: Path,
                             prepared: PreparedTemplate | None = None) -> Path:
     """Render the case's 公示表 into ``out_dir/<stem>.docx``; return that path."""
     case = ctx.store.get_case(case_id)
@@ -185,38 +181,7 @@ def _render(settings: Settings, form: PublicForm, stem: str, out_dir: Path,
     return out
 
 
-_POOLS: dict[tuple[str, int, float], ConverterPool] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def _profile_root() -> Path:
-    root = Path(tempfile.gettempdir()) / f"shuangsui-libreoffice-{os.getuid()}"
-    root.mkdir(mode=0o700, exist_ok=True)
-    return root
-
-
-def converter_pool(settings: Settings) -> ConverterPool:
-    """The process-wide pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
-    key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
-    with _POOLS_LOCK:
-        pool = _POOLS.get(key)
-        if pool is None:
-            pool = ConverterPool(key[1], settings.soffice, profile_root=_profile_root(), timeout=key[2])
-            if not _POOLS:
-                atexit.register(close_pools)
-            _POOLS[key] = pool
-        return pool
-
-
-def close_pools() -> None:
-    """Close every converter pool of this process (LibreOffice runs only during a conversion)."""
-    with _POOLS_LOCK:
-        for pool in _POOLS.values():
-            pool.close()
-        _POOLS.clear()
-
-
-def convert_to_pdf(ctx: Any, docx_paths: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
+def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
     """Convert 公示表 .docx files to PDF/A-2b in ``out_dir`` (``<stem>.pdf``), in batches.
 
     Files without output are tried once more; raises ``PdfConversionError`` (an ``OutputError``)
@@ -225,7 +190,7 @@ def convert_to_pdf(ctx: Any, docx_paths: Sequence[Path], out_dir: Path) -> dict[
     paths = list(dict.fromkeys(docx_paths))
     if not paths:
         return {}
-    pool = converter_pool(ctx.settings)
+    pool = ctx.run.converter_pool(ctx.settings)
     done = pool.convert_many(paths, "pdf", out_dir, PDFA2B_FILTER)
     missing = [p for p in paths if p not in done]
     if missing:
@@ -242,20 +207,12 @@ def convert_to_pdf(ctx: Any, docx_paths: Sequence[Path], out_dir: Path) -> dict[
 
 # --- the case step --------------------------------------------------------------------------------
 
-_PENDING: dict[str, str] = {}  # case id → why its PDF was not made in this process (for the finding)
-_PASS = threading.local()  # .deferred: inside a pass, PDFs wait for finish_pass
+def defer_pdfs(ctx: Context) -> None:
+    """From now until ``flush_pdfs``, this context's 公示表 PDFs are made in one batch at the end."""
+    ctx.run.defer_pdfs = True
 
 
-def defer_pdfs() -> None:
-    """From now until ``finish_pass``, 公示表 PDFs of this thread are made in one batch at the end."""
-    _PASS.deferred = True
-
-
-def _deferred() -> bool:
-    return bool(getattr(_PASS, "deferred", False))
-
-
-def plan_public_form(ctx: Any, case: CaseRow, evaluation: Evaluation, job: Path) -> list[tuple[Path, str, str]]:
+def plan_public_form(ctx: Context, case: CaseRow, evaluation: Evaluation, job: Path) -> list[tuple[Path, str, str]]:
     """The 公示表 .docx and (outside a pass, when LibreOffice succeeds) .pdf of a publishable case.
 
     Returns (file in ``job``, path in the outbox, output kind) in the shape ``casework`` publishes.
@@ -263,20 +220,20 @@ def plan_public_form(ctx: Any, case: CaseRow, evaluation: Evaluation, job: Path)
     stem = public_form_stem(case)
     docx = _render(ctx.settings, public_form_of(ctx.settings, case, evaluation), stem, job)
     planned = [(docx, f"{PUBLIC_FORMS}/{stem}.docx", DOCX_KIND)]
-    if _deferred():
+    if ctx.run.defer_pdfs:
         return planned
     try:
         pdf = convert_to_pdf(ctx, [docx], job / "pdf")[docx]
     except ShuangsuiError as exc:
         # Never lose the case: the Word file is published now, the PDF is retried on the next pass.
         log.warning("公示表 PDF for case %s not made: %s", case.id, exc.message)
-        _PENDING[case.id] = exc.message
+        ctx.run.pdf_pending[case.id] = exc.message
         return planned
-    _PENDING.pop(case.id, None)
+    ctx.run.pdf_pending.pop(case.id, None)
     return [*planned, (pdf, f"{PUBLIC_FORMS}/{stem}.pdf", PDF_KIND)]
 
 
-def settle_publication(ctx: Any, outcome: CaseOutcome) -> CaseOutcome:
+def settle_publication(ctx: Context, outcome: CaseOutcome) -> CaseOutcome:
     """After a publishable case's outputs are out: publish it on the website, or say its PDF is pending."""
     if outcome.status is not CaseStatus.publishable:
         return outcome
@@ -291,14 +248,14 @@ def settle_publication(ctx: Any, outcome: CaseOutcome) -> CaseOutcome:
     if rendered:
         with ctx.store.begin() as tx:
             tx.log("case", case.id, EVENT_FORM, {"form": form.as_json()})
-    if _deferred():
+    if ctx.run.defer_pdfs:
         return outcome  # the PDF comes at the end of this pass
     finding = _pdf_pending(ctx, case.id, outcome.evaluation.findings)
     return dataclasses.replace(outcome, evaluation=dataclasses.replace(
         outcome.evaluation, findings=(*outcome.evaluation.findings, finding)))
 
 
-def _publish_if_complete(ctx: Any, case: CaseRow, form: PublicForm) -> str | None:
+def _publish_if_complete(ctx: Context, case: CaseRow, form: PublicForm) -> str | None:
     """With .docx and .pdf in the outbox: the PDF onto the website, the case 已公示; the website path."""
     stem = public_form_stem(case)
     docx_rel, pdf_rel = f"{PUBLIC_FORMS}/{stem}.docx", f"{PUBLIC_FORMS}/{stem}.pdf"
@@ -314,13 +271,13 @@ def _publish_if_complete(ctx: Any, case: CaseRow, form: PublicForm) -> str | Non
         tx.log("case", case.id, EVENT_PUBLISHED,
                {"form": form.as_json(), "docx": docx_rel, "pdf": pdf_rel, "website_pdf": web_rel})
         tx.update_case(case.id, status=CaseStatus.published)
-    _PENDING.pop(case.id, None)
+    ctx.run.pdf_pending.pop(case.id, None)
     return web_rel
 
 
-def _pdf_pending(ctx: Any, case_id: str, findings: Sequence[Finding]) -> Finding:
+def _pdf_pending(ctx: Context, case_id: str, findings: Sequence[Finding]) -> Finding:
     """Add the ``PDF_PENDING`` warning to the case's current findings (shown by status); return it."""
-    reason = _PENDING.get(case_id, "LibreOffice 未能完成转换。")
+    reason = ctx.run.pdf_pending.get(case_id, "LibreOffice 未能完成转换。")
     finding = Finding(FindingCode.pdf_pending.value, Severity.warning.value, None,
                       f"公示表 Word 版已生成，PDF 版尚未生成：{reason}", "第十三条")
     kept = [f for f in findings if f.code != FindingCode.pdf_pending.value]
@@ -330,13 +287,13 @@ def _pdf_pending(ctx: Any, case_id: str, findings: Sequence[Finding]) -> Finding
     return finding
 
 
-def flush_pdfs(ctx: Any) -> list[str]:
+def flush_pdfs(ctx: Context) -> list[str]:
     """Make the PDFs of every publishable case in one batch and publish the cases; returns outbox paths.
 
     Ends the deferral of ``defer_pdfs``. A case whose PDF still fails keeps its Word file and gets
     ``PDF_PENDING``; the next pass tries again.
     """
-    _PASS.deferred = False
+    ctx.run.defer_pdfs = False
     cases = [c for c in ctx.store.list_cases() if c.status is CaseStatus.publishable and c.record]
     if not cases:
         return []
@@ -348,7 +305,7 @@ def flush_pdfs(ctx: Any) -> list[str]:
         shutil.rmtree(job, ignore_errors=True)
 
 
-def _flush(ctx: Any, cases: list[CaseRow], job: Path) -> list[str]:
+def _flush(ctx: Context, cases: list[CaseRow], job: Path) -> list[str]:
     forms: dict[str, tuple[CaseRow, PublicForm, Path]] = {}
     for case in cases:
         try:
@@ -368,19 +325,19 @@ def _flush(ctx: Any, cases: list[CaseRow], job: Path) -> list[str]:
     for case, form, docx in forms.values():
         pdf = pdfs.get(docx)
         if pdf is None:
-            _PENDING[case.id] = reason
+            ctx.run.pdf_pending[case.id] = reason
             _pdf_pending(ctx, case.id, _current_findings(ctx, case.id))
             continue
         try:
             written += _publish_pair(ctx, case, form, docx, pdf)
         except OutputError as exc:
             # A file held open on the share: this case waits for the next pass, the others go on.
-            _PENDING[case.id] = exc.message
+            ctx.run.pdf_pending[case.id] = exc.message
             _pdf_pending(ctx, case.id, _current_findings(ctx, case.id))
     return written
 
 
-def _publish_pair(ctx: Any, case: CaseRow, form: PublicForm, docx: Path, pdf: Path) -> list[str]:
+def _publish_pair(ctx: Context, case: CaseRow, form: PublicForm, docx: Path, pdf: Path) -> list[str]:
     stem = public_form_stem(case)
     rows = [OutputRow(case.id, None, kind, rel, publish(src, ctx.settings.outbox / rel))
             for src, rel, kind in ((docx, f"{PUBLIC_FORMS}/{stem}.docx", DOCX_KIND),
@@ -394,7 +351,7 @@ def _publish_pair(ctx: Any, case: CaseRow, form: PublicForm, docx: Path, pdf: Pa
     return [r.path for r in rows] + ([web_rel] if web_rel else [])
 
 
-def _current_findings(ctx: Any, case_id: str) -> list[Finding]:
+def _current_findings(ctx: Context, case_id: str) -> list[Finding]:
     with ctx.store.engine.connect() as conn:
         raw = conn.execute(text("SELECT findings FROM cases WHERE id=:c"), {"c": case_id}).scalar_one_or_none()
     return [Finding(**f) for f in json.loads(raw)] if raw else []
@@ -410,10 +367,3 @@ def _clear_pdf_pending(tx: Any, case_id: str) -> None:
 
 def _same_file(a: Path, b: Path) -> bool:
     return b.is_file() and a.stat().st_size == b.stat().st_size and a.read_bytes() == b.read_bytes()
-
-
-def finish_pass(ctx: Any) -> list[str]:
-    """End of a pass over the inbox: the batch of PDFs, then 公示表汇总.xlsx and the website page."""
-    from pipeline.outputs import summary  # summary and website read this module's records
-
-    return flush_pdfs(ctx) + summary.refresh_reports(ctx)

@@ -27,10 +27,8 @@ from openpyxl.drawing.image import Image as XLImage
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
+from pipeline.cases import casework
 from pipeline.core.errors import BadArgsError, InputFileError
 from pipeline.core.evidence import CROP_PREFIX
 from pipeline.core.models import FIELD_LABELS
@@ -39,7 +37,7 @@ from pipeline.store.questions import Question, answer_question, questions
 from pipeline.store.sql import SqlStore
 
 if TYPE_CHECKING:
-    from pipeline.intake.process import Context
+    from pipeline.cases.context import Context
     from pipeline.store import Store
 
 REVIEW_SHEET = "待审核.xlsx"  # in the outbox
@@ -100,7 +98,7 @@ def write_review_sheet(store: Store, path: Path, remarks: dict[int, str] | None 
 
     ``remarks`` (question id → text) go into 备注, e.g. why the last answer was not taken.
     """
-    sql = _sql_store(store)
+    sql = as_sql_store(store)
     open_questions = questions(sql, status="open")
     names: dict[str, str] = {}
     for q in open_questions:
@@ -265,9 +263,8 @@ def _question_id(value: Any) -> int:
 
 def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> ReviewResult:
     """Check and record the answers, evaluate the touched cases again, and rewrite the sheet."""
-    from pipeline.cases import casework  # imported here: casework imports much of the pipeline
 
-    store = _sql_store(ctx.store)
+    store = as_sql_store(ctx.store)
     known = {q.id: q for q in questions(store, status=None)}
     applied: list[ReviewAnswer] = []
     rejected: list[tuple[int, str]] = []
@@ -334,7 +331,7 @@ def _match(answer: str, options: Iterable[str]) -> str | None:
     return next((o for o in options if _norm(o) == wanted), None)
 
 
-def _sql_store(store: Store | SqlStore) -> SqlStore:
+def as_sql_store(store: Store | SqlStore) -> SqlStore:
     if not isinstance(store, SqlStore):
         raise TypeError("questions need the SQL store")
     return store
@@ -342,32 +339,11 @@ def _sql_store(store: Store | SqlStore) -> SqlStore:
 
 # --- command line ------------------------------------------------------------------------------------
 
-def print_questions(store: Store, console: Console) -> int:
-    """Print the open questions as a table; returns the exit code (0)."""
-    open_questions = questions(_sql_store(store), status="open")
-    if not open_questions:
-        console.print(NO_QUESTIONS)
-        return 0
-    table = Table(title=f"待审核问题（{len(open_questions)} 个）", show_lines=True)
-    for header in ("编号", "案卷编号", "企业名称", "栏目", "问题", "发现的内容", "可选答案"):
-        table.add_column(header, overflow="fold")
-    names: dict[str, str] = {}
-    for q in open_questions:
-        if q.case_id not in names:
-            case = store.get_case(q.case_id)
-            names[q.case_id] = (case.unit_name if case else None) or ""
-        # Text, not markup: a company name with [brackets] is shown as written.
-        table.add_row(*(Text(v) for v in (
-            str(q.id), q.case_id, names[q.case_id], FIELD_LABELS.get(q.field or "", q.field or ""), q.prompt,
-            q.found or "", OPTION_SEP.join(q.options))))
-    console.print(table)
-    console.print("回答：shuangsui review 编号 答案，或在发件箱的“待审核.xlsx”中填写“确认”一列后放入收件箱。")
-    return 0
 
 
 def answer_from_cli(ctx: Context, question_id: int, answer: str, actor: str) -> str:
     """Record one answer given on the command line; returns a Chinese confirmation."""
-    store = _sql_store(ctx.store)
+    store = as_sql_store(ctx.store)
     q = next((q for q in questions(store, status=None) if q.id == question_id), None)
     text = _text(answer)
     if q is not None and q.status == "open" and _match(text, q.options) is None:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from pipeline.cases.context import Context
+from pipeline.cases.lists import unit_directory
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.core.evidence import FORM_LABELS, dumps_bbox
 from pipeline.core.models import Finding
@@ -68,7 +70,7 @@ def is_scan_candidate(kind: str) -> bool:
     return kind in SCAN_KINDS
 
 
-def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx: Any,
+def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx: Context,
                default_case: str | None = None) -> list[PlannedScan]:
     """Each form in the scan, matched (or not) to a case, with its boxes; crops saved for a person."""
     planned = []
@@ -87,7 +89,7 @@ def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx:
 
 
 def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, rel: str,
-                   ctx: Any) -> tuple[str | None, str | None, list[str]]:
+                   ctx: Context) -> tuple[str | None, str | None, list[str]]:
     """(case id, how it was matched, warnings) for one form of a scan, on first sight and when
     tried again: its QR code, then the file or folder name, then printed text read from it."""
     warnings: list[str] = []
@@ -108,7 +110,7 @@ def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, 
     return None, None, warnings
 
 
-def match_by_name(ctx: Any, name: str, rel: str) -> str | None:
+def match_by_name(ctx: Context, name: str, rel: str) -> str | None:
     """A case named by the scan's file or folder name: a typed file's name, a company, a USCC."""
     parts = [Path(name).stem, *Path(rel).parts[:-1]]
     keys = [k for k in (_name_key(p) for p in parts) if len(k) >= 4]
@@ -144,17 +146,16 @@ def _name_key(stem: str) -> str:
     return company_key(_NAME_NOISE.sub("", stem))
 
 
-def _open_cases(ctx: Any) -> list[Any]:
+def _open_cases(ctx: Context) -> list[Any]:
     return [c for c in ctx.store.list_cases() if c.status in OPEN_STATES]
 
 
-def _only_open_case(ctx: Any, unit_key: str) -> Any:
+def _only_open_case(ctx: Context, unit_key: str) -> Any:
     cases = [c for c in _open_cases(ctx) if c.unit_key == unit_key]
     return cases[0] if len(cases) == 1 else None
 
 
-def _unit_of_uscc(ctx: Any, code: str) -> str | None:
-    from pipeline.cases.lists import unit_directory
+def _unit_of_uscc(ctx: Context, code: str) -> str | None:
 
     for entry in unit_directory(ctx.store, None):
         if str(entry.get("统一社会信用代码") or "").strip().upper() == code:
@@ -162,7 +163,7 @@ def _unit_of_uscc(ctx: Any, code: str) -> str | None:
     return None
 
 
-def _form_of_typed_match(ctx: Any, name: str, rel: str) -> str | None:
+def _form_of_typed_match(ctx: Context, name: str, rel: str) -> str | None:
     """A scan with no QR code matched by the typed file's name is that file's form."""
     key = _name_key(Path(name).stem)
     with ctx.store.engine.connect() as conn:
@@ -178,7 +179,7 @@ def _form_of_typed_match(ctx: Any, name: str, rel: str) -> str | None:
     return None
 
 
-def _save_crop(ctx: Any, sha256: str, seq: int, box: str, png: bytes | None) -> str | None:
+def _save_crop(ctx: Context, sha256: str, seq: int, box: str, png: bytes | None) -> str | None:
     if not png:
         return None
     folder = ctx.settings.data_dir / "crops"
@@ -231,7 +232,7 @@ def note_name(original_name: str) -> str:
     return f"{UNMATCHED}/{original_name}.说明.txt"
 
 
-def rematch_unmatched(ctx: Any) -> list[str]:
+def rematch_unmatched(ctx: Context) -> list[str]:
     """Try every waiting scan form again (a typed file or a list may have arrived); the cases it
     joins are returned for evaluation."""
     with ctx.store.engine.connect() as conn:

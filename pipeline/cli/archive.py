@@ -7,7 +7,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.archive.package import READY, LazyConverter, package_case, prepare
+from pipeline.archive.registry import changed_since_packaged
+from pipeline.archive.verify import verify_package
 from pipeline.cli.common import console, folder_args, out, settings_from, with_context
+from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, PackageInvalidError, ShuangsuiError, StoreError
 
 
@@ -26,14 +30,11 @@ def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
-    from pipeline.archive.package import READY, LazyConverter, package_case, prepare
-    from pipeline.archive.registry import changed_since_packaged
-    from pipeline.core.codes import CaseStatus
 
     if bool(args.case_id) == bool(args.all):
         raise BadArgsError("请给出一个案卷编号，或用 --all 处理全部案卷，如 shuangsui archive SS-2026-00001")
     ctx = with_context(args)
-    converter = LazyConverter(ctx.settings)
+    converter = LazyConverter(ctx)
     try:
         if args.case_id:
             _print_result(package_case(ctx, args.case_id, force=args.force, converter=converter))
@@ -66,7 +67,6 @@ def _print_result(result: Any) -> None:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from pipeline.archive.verify import verify_package
 
     ctx = _database_context(args)
     try:

@@ -9,8 +9,10 @@ from typing import Any
 
 from rich.console import Console
 
+from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FileStatus
 from pipeline.core.settings import Settings, load_settings
+from pipeline.intake.process import open_context
 
 console = Console(stderr=True)
 out = Console()
@@ -34,7 +36,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def with_context(args: argparse.Namespace) -> Any:
     """An open pipeline context; the caller closes ``ctx.store``."""
-    from pipeline.intake.process import open_context
 
     return open_context(settings_from(args))
 
@@ -44,7 +45,6 @@ def actor() -> str:
 
 
 def print_outcome(outcome: object) -> None:
-    from pipeline.intake.process import Outcome
 
     assert isinstance(outcome, Outcome)
     style = _STATUS_STYLE.get(outcome.status, "")

@@ -6,8 +6,13 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from pipeline.core.errors import ConfigError, StoreError
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import LibreOfficeMissing, find_soffice
+from pipeline.outputs.publicity import BUREAU_USCC_WARNING
+from pipeline.rules.workdays import WorkCalendar, doctor_check
+from pipeline.scan import ocr
+from pipeline.store import open_store
 
 TEMPLATES = ("随机抽查事项检查表.docx", "公示表.docx")
 
@@ -50,8 +55,6 @@ def _templates(settings: Settings) -> Check:
 
 
 def _database(settings: Settings) -> Check:
-    from pipeline.core.errors import StoreError
-    from pipeline.store import open_store
 
     try:
         store = open_store(settings.db_url)
@@ -64,8 +67,6 @@ def _database(settings: Settings) -> Check:
 def _calendar(settings: Settings) -> Check:
     import datetime as dt
 
-    from pipeline.core.errors import ConfigError
-    from pipeline.rules.workdays import WorkCalendar, doctor_check
 
     path = settings.calendar_path
     try:
@@ -77,7 +78,6 @@ def _calendar(settings: Settings) -> Check:
 
 
 def _bureau_uscc(settings: Settings) -> Check:
-    from pipeline.outputs.publicity import BUREAU_USCC_WARNING
 
     if not settings.bureau_uscc:
         return Check("双公示导出", False, BUREAU_USCC_WARNING, optional=True)
@@ -86,10 +86,6 @@ def _bureau_uscc(settings: Settings) -> Check:
 
 def _ocr() -> Check:
     # Optional: without the [ocr] extra scans are still matched by their QR codes.
-    try:
-        from pipeline.scan import ocr
-    except ImportError as exc:
-        return Check("文字识别（可选）", False, f"无法导入：{exc}", optional=True)
     return Check("文字识别（可选）", ocr.available(), ocr.describe(), optional=True)
 
 

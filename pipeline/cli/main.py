@@ -12,6 +12,8 @@ from pathlib import Path
 from rich.table import Table
 
 from pipeline import __version__
+from pipeline.cases.facts import calendar_for
+from pipeline.cases.review import answer_from_cli
 from pipeline.cli import archive as cli_archive
 from pipeline.cli import outputs as cli_outputs
 from pipeline.cli import regenerate as cli_regenerate
@@ -22,8 +24,18 @@ from pipeline.cli.common import folder_args as _folders
 from pipeline.cli.common import print_outcome as _print_outcome
 from pipeline.cli.common import settings_from as _settings
 from pipeline.cli.common import with_context as _with_context
+from pipeline.cli.doctor import run_checks
+from pipeline.cli.printing import print_lists, print_month, print_questions
+from pipeline.cli.status import print_status, set_case_overrides
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
+from pipeline.core.models import FIELD_LABELS
+from pipeline.extract import extract_file
+from pipeline.extract.scan import extract_scan
+from pipeline.intake.list_import import import_list_file
+from pipeline.intake.process import open_context, process_inbox
+from pipeline.intake.watch import watch
+from pipeline.samples.demo import fill_demo_inbox
 
 # Each module in PLUGINS adds its own sub-commands: ``register(sub) -> {name: handler}``.
 PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate)
@@ -83,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from pipeline.intake.process import open_context, process_inbox
 
     ctx = open_context(_settings(args))
     try:
@@ -105,9 +116,6 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    from pipeline.intake.process import open_context
-    from pipeline.intake.watch import watch
-    from pipeline.samples.demo import fill_demo_inbox
 
     settings = _settings(args)
     ctx = open_context(settings)
@@ -126,7 +134,6 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
-    from pipeline.extract import extract_file
 
     if not args.file.is_file():
         raise InputFileError(f"找不到文件 {args.file}。请检查路径。")
@@ -135,7 +142,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
     except InputFileError as exc:
         if exc.code != FindingCode.scan_pending.value:
             raise
-        from pipeline.extract.scan import extract_scan
 
         extraction = extract_scan(args.file)  # an image-only PDF: its evidence, like an image's
     if args.json:
@@ -145,7 +151,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
         table.add_column("栏目")
         table.add_column("内容")
         table.add_column("位置", style="dim")
-        from pipeline.core.models import FIELD_LABELS
 
         for key, value in extraction.fields.items():
             prov = extraction.provenance.get(key)
@@ -158,8 +163,6 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from pipeline.intake.process import open_context
-    from pipeline.samples.demo import fill_demo_inbox
 
     settings = _settings(args)
     ctx = open_context(settings)
@@ -175,7 +178,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from pipeline.cli.doctor import run_checks
 
     checks = run_checks(_settings(args))
     table = Table(title="运行环境检查")
@@ -190,7 +192,6 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipeline.cli.status import print_status
 
     ctx = _with_context(args)
     try:
@@ -200,7 +201,6 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_case(args: argparse.Namespace) -> int:
-    from pipeline.cli.status import set_case_overrides
 
     ctx = _with_context(args)
     try:
@@ -214,8 +214,6 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 
 def cmd_calendar(args: argparse.Namespace) -> int:
-    from pipeline.cases.casework import calendar_for
-    from pipeline.rules.workdays import print_month
 
     ctx = _with_context(args)
     try:
@@ -225,7 +223,6 @@ def cmd_calendar(args: argparse.Namespace) -> int:
 
 
 def cmd_lists(args: argparse.Namespace) -> int:
-    from pipeline.cases.lists import import_list_file, print_lists
 
     ctx = _with_context(args)
     try:
@@ -241,7 +238,6 @@ def cmd_lists(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipeline.cases.review import answer_from_cli, print_questions
 
     ctx = _with_context(args)
     try:

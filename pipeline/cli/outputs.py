@@ -8,11 +8,12 @@ from typing import Any
 
 from pipeline.cli.common import console, folder_args, out, with_context
 from pipeline.core.errors import BadArgsError
+from pipeline.outputs.bundle import build_bundle as build
+from pipeline.outputs.bundle import last_ended_period, parse_period
+from pipeline.outputs.publicity import export_pending
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from pipeline.outputs.bundle import build_bundle as build
-    from pipeline.outputs.bundle import last_ended_period, parse_period
 
     ctx = with_context(args)
     try:
@@ -36,7 +37,6 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_publicity(args: argparse.Namespace) -> int:
-    from pipeline.outputs.publicity import export_pending
 
     ctx = with_context(args)
     try:

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from pipeline.cli.common import actor, console, folder_args, out, with_context
 from pipeline.core.errors import BadArgsError
+from pipeline.outputs.regenerate import FORMS, Selection, forms_of, parse_since, regenerate
 
 _STYLE = {"新增": "green", "有变化": "yellow", "无变化": "dim", "失败": "red"}
 _STAGES = {"render": "生成文书", "pdf": "转换 PDF"}
@@ -19,7 +20,6 @@ _STAGES = {"render": "生成文书", "pdf": "转换 PDF"}
 
 def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
     """Add this module's sub-parsers to ``sub``; return their handlers by command name."""
-    from pipeline.outputs.regenerate import FORMS
 
     p = sub.add_parser("regenerate", help="模板或设置修改后，按数据库重新生成公示表、检查表、现场检查笔录",
                        description="按数据库中的案卷重新生成文书，与发件箱中的现有文件按内容比较，"
@@ -37,7 +37,6 @@ def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def cmd_regenerate(args: argparse.Namespace) -> int:
-    from pipeline.outputs.regenerate import Selection, forms_of, parse_since, regenerate
 
     if args.workers is not None and args.workers < 1:
         raise BadArgsError("--workers 至少为 1。")

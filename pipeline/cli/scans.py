@@ -12,9 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.cases import facts
+from pipeline.cases.context import Context
 from pipeline.cli.common import actor, console, folder_args, out, with_context
+from pipeline.core.codes import OPEN_STATES
 from pipeline.core.errors import BadArgsError
-from pipeline.store.outbox import PRINT
+from pipeline.documents.render import render_site_record
+from pipeline.outputs.regenerate import FORM_CHECK, FORM_SITE, Selection, regenerate
+from pipeline.store.outbox import PRINT, publish
 
 BLANK_SITE_RECORD = "现场检查笔录（空白）.docx"
 
@@ -31,8 +36,6 @@ def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-    from pipeline.core.codes import OPEN_STATES
-    from pipeline.outputs.regenerate import FORM_CHECK, FORM_SITE, Selection, regenerate
 
     if not args.case_ids and not args.all:
         raise BadArgsError("请给出案卷编号（如 shuangsui forms SS-2026-00001），或用 --all 打印所有尚未公示的案卷。")
@@ -61,14 +64,11 @@ def cmd_forms(args: argparse.Namespace) -> int:
         ctx.store.close()
 
 
-def write_blank_site_record(ctx: Any, case_id: str) -> Path | None:
+def write_blank_site_record(ctx: Context, case_id: str) -> Path | None:
     """A 笔录 with the case's QR code, the unit and the inspectors (no phone numbers), for a case
     whose 笔录 has no typed copy yet; None when it has one (``regenerate`` printed it)."""
-    from pipeline.cases import casework
-    from pipeline.documents.render import render_site_record
-    from pipeline.store.outbox import publish
 
-    if any(r.get("source") != "scan" for r in casework.site_records(ctx, case_id)):
+    if any(r.get("source") != "scan" for r in facts.site_records(ctx, case_id)):
         return None
     case = ctx.store.get_case(case_id)
     record = (case.record if case else None) or {}

@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from pipeline.cases.casework import calendar_for, reevaluate_case
+from pipeline.cases.casework import reevaluate_case
+from pipeline.cases.context import Context
+from pipeline.cases.facts import calendar_for
 from pipeline.cases.penalty import penalty_flags
 from pipeline.core.codes import PUBLISHED_STATES, CaseStatus
 from pipeline.core.errors import BadArgsError
@@ -50,7 +52,7 @@ def _flag(label: str, due: str | None, done: bool, today: date, calendar: WorkCa
     return None
 
 
-def case_lines(ctx: Any, today: date | None = None) -> list[CaseLine]:
+def case_lines(ctx: Context, today: date | None = None) -> list[CaseLine]:
     today = today or date.today()
     calendar = calendar_for(ctx)
     with ctx.store.engine.connect() as conn:
@@ -75,7 +77,7 @@ def case_lines(ctx: Any, today: date | None = None) -> list[CaseLine]:
     return out
 
 
-def print_status(ctx: Any, console: Console, today: date | None = None) -> int:
+def print_status(ctx: Context, console: Console, today: date | None = None) -> int:
     lines = case_lines(ctx, today)
     if not lines:
         console.print("还没有案卷。")
@@ -92,7 +94,7 @@ def print_status(ctx: Any, console: Console, today: date | None = None) -> int:
     return 0
 
 
-def set_case_overrides(ctx: Any, case_id: str, *, pause_days: int | None = None,
+def set_case_overrides(ctx: Context, case_id: str, *, pause_days: int | None = None,
                        last_result_date: str | None = None, targeted: bool | None = None,
                        actor: str = "cli") -> str:
     """Record staff's decisions on a case (logged), then evaluate it again."""

@@ -15,7 +15,7 @@ from pipeline.core.errors import InputFileError
 from pipeline.core.models import Extraction
 from pipeline.core.sniff import KIND_LABELS
 
-__all__ = ["Extractor", "error_for_kind"]
+__all__ = ["Extractor", "Reader", "error_for_kind"]
 
 
 @runtime_checkable
@@ -28,6 +28,14 @@ class Extractor(Protocol):
     def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
         """Read ``path``; ``display_name`` (default ``path.name``) is what provenance shows."""
         ...
+
+
+class Reader(Protocol):
+    """What an extractor that converts first (the legacy one) needs of the registry it sits in."""
+
+    def extract_file(self, path: Path, display_name: str | None = None) -> Extraction: ...
+
+    def get_extractor(self, kind: str) -> Extractor | None: ...
 
 
 _SAVE_AS_DOCX = "请在 Word/WPS 中另存为 .docx 后重新放入收件箱。"

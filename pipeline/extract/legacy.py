@@ -34,10 +34,11 @@ from pathlib import Path
 
 from pipeline.core.errors import InputFileError
 from pipeline.core.models import Extraction
+from pipeline.core.settings import load_settings
 from pipeline.core.sniff import KIND_LABELS, detect_kind, ole2_flavour
 from pipeline.documents.libreoffice import DEFAULT_TIMEOUT, ConversionError, Converter, LibreOfficeMissing
 
-from .base import error_for_kind
+from .base import Reader, error_for_kind
 
 __all__ = ["LIBREOFFICE_MISSING", "LegacyExtractor"]
 
@@ -162,7 +163,10 @@ class LegacyExtractor:
     name: str = "legacy_libreoffice"
     kinds: frozenset[str] = frozenset({"ole2", "rtf", "odt", "ods", "html"})
 
-    def __init__(self, soffice: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, soffice: str | None = None, *, timeout: float = DEFAULT_TIMEOUT,
+                 reader: Reader | None = None) -> None:
+        # The registry hands itself in: the converted file is read by whichever extractor reads its kind.
+        self.reader = reader
         self.soffice = soffice
         self.timeout = timeout
         self._converters: dict[str, Converter] = {}
@@ -177,11 +181,9 @@ class LegacyExtractor:
             raise error_for_kind("unreadable") from exc
         if not routes:
             raise error_for_kind(kind)
-        from .registry import get_extractor  # the registry imports this module
-
         errors: list[InputFileError] = []
         for route in routes:
-            if route.target == "xlsx" and get_extractor("xlsx") is None:
+            if route.target == "xlsx" and (self.reader is None or self.reader.get_extractor("xlsx") is None):
                 errors.append(InputFileError(_no_spreadsheet_reader(kind), field="file", code="FILE_UNSUPPORTED"))
                 continue
             try:
@@ -215,12 +217,7 @@ class LegacyExtractor:
         return []
 
     def _converter(self) -> Converter:
-        if self.soffice is not None:
-            setting = self.soffice
-        else:
-            from pipeline.core.settings import load_settings
-
-            setting = load_settings().soffice
+        setting = self.soffice if self.soffice is not None else load_settings().soffice
         with self._lock:
             converter = self._converters.get(setting)
             if converter is None:
@@ -233,8 +230,8 @@ class LegacyExtractor:
 
     def _via(self, route: _Route, path: Path, display: str) -> Extraction:
         """Convert ``path`` along ``route`` and extract the result with the registered extractors."""
-        from .registry import extract_file  # the registry imports this module
-
+        if self.reader is None:
+            raise InputFileError(LIBREOFFICE_MISSING, field="file", code="FILE_UNSUPPORTED")
         converter = self._converter()
         with tempfile.TemporaryDirectory(prefix="shuangsui-legacy-") as tmp:
             try:
@@ -243,4 +240,4 @@ class LegacyExtractor:
                 )
             except LibreOfficeMissing as exc:
                 raise InputFileError(LIBREOFFICE_MISSING, field="file", code="FILE_UNSUPPORTED") from exc
-            return extract_file(converted, display_name=display)
+            return self.reader.extract_file(converted, display_name=display)

@@ -16,6 +16,7 @@ from typing import Any
 from pipeline.core.errors import InputFileError
 from pipeline.core.models import Extraction
 from pipeline.core.settings import Settings, load_settings
+from pipeline.scan import BOX_LABELS, analyse_scan, is_scan
 
 __all__ = ["ScanExtractor", "extract_scan", "extraction_of"]
 
@@ -31,7 +32,6 @@ NO_FORM = (
 def extraction_of(analysis: Any) -> Extraction:
     """The ``Extraction`` of a ``pipeline.scan.ScanAnalysis``: the first form's evidence and case on
     top, every form under ``documents`` when there are several."""
-    from pipeline.scan import BOX_LABELS
 
     docs = analysis.documents
     first = docs[0] if docs else None
@@ -78,7 +78,6 @@ def extract_scan(path: Path, settings: Settings | None = None) -> Extraction:
     Raises ``InputFileError``: the scan's own errors (``FILE_TOO_LARGE``, ``FILE_UNREADABLE``), and
     ``FILE_NOT_CHECK_TABLE`` for a file that is not a scan or in which no form is recognised at all.
     """
-    from pipeline.scan import analyse_scan, is_scan
 
     if not is_scan(path):  # a text PDF: the form extractors' business
         raise InputFileError(NOT_A_SCAN, field="file", code=NOT_CHECK_TABLE_CODE)

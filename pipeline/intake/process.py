@@ -14,11 +14,15 @@ import dataclasses
 import os
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pipeline.cases import casework, lists, notes, public_forms, review, scanwork
+from pipeline.archive import archive_ready_cases
+from pipeline.cases import casework, facts, lists, notes, penalty, public_forms, review, scanwork
+from pipeline.cases.context import Context
+from pipeline.cases.penalty import plan_penalty_decision
+from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.core.errors import InputFileError, OutputError
@@ -27,71 +31,18 @@ from pipeline.core.settings import Settings
 from pipeline.core.text import company_key
 from pipeline.extract import detect_kind, extract_file
 from pipeline.intake.inbox import scan_inbox, settled
+from pipeline.outputs import summary
+from pipeline.outputs.bundle import auto_bundle
+from pipeline.outputs.publicity import export_pending
 from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
-from pipeline.store import OutputRow, Store
+from pipeline.scan import analyse_scan, is_scan
+from pipeline.store import OutputRow, open_store
 from pipeline.store.originals import OriginalsStore
-from pipeline.store.outbox import RETURNED, publish, unique_path
+from pipeline.store.outbox import publish, unique_path
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
-
-
-@dataclass(frozen=True)
-class Context:
-    settings: Settings
-    store: Store
-    originals: OriginalsStore
-
-
-@dataclass(frozen=True)
-class Received:
-    file_id: int
-    source: Path
-    rel: str
-    name: str
-    sha256: str
-    size: int
-    mtime_ns: int
-    kind: str
-    stored: Path
-    received_at: str
-
-
-@dataclass(frozen=True)
-class Output:
-    job_path: Path
-    dest: str  # relative to the outbox
-    kind: str
-    unique: bool = False  # find a free name instead of replacing (退回 keeps every returned file)
-
-
-@dataclass(frozen=True)
-class Plan:
-    status: FileStatus
-    findings: tuple[Finding, ...] = ()
-    form: str | None = None
-    extraction: Extraction | None = None
-    case_id: str | None = None
-    case_is_new: bool = False
-    case_status: CaseStatus | None = None
-    outputs: tuple[Output, ...] = ()
-    list_import: lists.ImportedList | None = None
-    scans: tuple[scanwork.PlannedScan, ...] = ()
-
-
-@dataclass(frozen=True)
-class Outcome:
-    name: str
-    sha256: str
-    status: FileStatus
-    case: str | None
-    findings: tuple[Finding, ...] = ()
-    outputs: tuple[str, ...] = field(default=())
-
-    def as_json(self) -> dict[str, object]:
-        return {"name": self.name, "sha256": self.sha256, "status": self.status.value, "case": self.case,
-                "findings": [f.as_json() for f in self.findings], "outputs": list(self.outputs)}
 
 
 # --- stage 1: receive ---------------------------------------------------------------------------
@@ -159,19 +110,16 @@ def plan_review_sheet(received: Received, ctx: Context) -> Plan:
 
 
 def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
-    if scanwork.is_scan_candidate(received.kind):
-        from pipeline.scan import analyse_scan, is_scan
-
-        if is_scan(received.stored):
-            analysis = analyse_scan(received.stored, ctx.settings)
-            if not analysis.text_pages:
-                return plan_scan(received, job, ctx, analysis)
-            # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
-            # pages its signed copy (or other forms, by their QR codes).
-            plan = plan_typed(received, job, ctx)
-            scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256,
-                                        ctx=ctx, default_case=plan.case_id)
-            return dataclasses.replace(plan, scans=tuple(scans))
+    if scanwork.is_scan_candidate(received.kind) and is_scan(received.stored):
+        analysis = analyse_scan(received.stored, ctx.settings)
+        if not analysis.text_pages:
+            return plan_scan(received, job, ctx, analysis)
+        # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
+        # pages its signed copy (or other forms, by their QR codes).
+        plan = plan_typed(received, job, ctx)
+        scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256,
+                                    ctx=ctx, default_case=plan.case_id)
+        return dataclasses.replace(plan, scans=tuple(scans))
     return plan_typed(received, job, ctx)
 
 
@@ -180,7 +128,6 @@ def plan_typed(received: Received, job: Path, ctx: Context) -> Plan:
     if extraction.form == "site_record":
         return plan_site_record(received, extraction, job, ctx)
     if extraction.form == "penalty_decision":
-        from pipeline.cases.penalty import plan_penalty_decision  # imports this module
         return plan_penalty_decision(received, extraction, job, ctx)
     return plan_check_table(received, extraction, job, ctx)
 
@@ -188,13 +135,13 @@ def plan_typed(received: Received, job: Path, ctx: Context) -> Plan:
 def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
     case_id, ref_findings = find_case_for(extraction, ctx)
-    facts = casework.facts_for(ctx, extraction.fields, case_id)
-    evaluation = evaluate(facts)
+    case_facts = facts.facts_for(ctx, extraction.fields, case_id)
+    evaluation = evaluate(case_facts)
     findings = [*evaluation.findings, *ref_findings,
                 *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
     if any(f.severity == Severity.error.value for f in findings):
         return plan_rejection(received, job, findings, extraction)
-    state = casework.state_of(evaluation, facts.targeted)
+    state = facts.state_of(evaluation, case_facts.targeted)
     waiting = state in (CaseStatus.incomplete, CaseStatus.review)
     return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
                 form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
@@ -243,23 +190,6 @@ def plan_scan_pending(received: Received, job: Path, exc: InputFileError) -> Pla
     note.write_text(notes.scan_note(received.name, received.received_at, finding), encoding="utf-8")
     return Plan(status=FileStatus.waiting, findings=(finding,), form="scan",
                 outputs=(Output(note, scanwork.note_name(received.name), "scan_note", unique=True),))
-
-
-def plan_rejection(received: Received, job: Path, findings: list[Finding],
-                   extraction: Extraction | None = None) -> Plan:
-    note = job / "note.txt"
-    note.write_text(notes.rejection_note(received.name, received.received_at, findings), encoding="utf-8")
-    page = job / "note.html"
-    page.write_text(notes.rejection_html(received.name, received.received_at, findings,
-                                         extraction.fields if extraction else None), encoding="utf-8")
-    returned = f"{RETURNED}/{received.name}"
-    return Plan(
-        status=FileStatus.rejected, findings=tuple(findings), extraction=extraction,
-        form=extraction.form if extraction else None,
-        outputs=(Output(received.stored, returned, "returned_original", unique=True),
-                 Output(note, f"{returned}.错误说明.txt", "rejection_note", unique=True),
-                 Output(page, f"{returned}.错误说明.html", "rejection_page", unique=True)),
-    )
 
 
 def find_case_for(extraction: Extraction, ctx: Context) -> tuple[str | None, list[Finding]]:
@@ -386,7 +316,7 @@ def process_file(path: Path, ctx: Context) -> Outcome:
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                   paths: list[Path] | None = None) -> list[Outcome]:
     """One pass: lists first (so check tables in the same pass can use them), then everything else."""
-    public_forms.defer_pdfs()  # made in one batch by finish_pass below
+    public_forms.defer_pdfs(ctx)  # made in one batch by finish_pass below
     if paths is None:
         candidates, ignored = scan_inbox(ctx.settings.inbox)
         paths, _busy = settled(candidates, ctx.settings.settle_seconds)
@@ -405,30 +335,50 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
-    # A scan waiting in 待匹配 may match a case that arrived since.
-    for case_id in scanwork.rematch_unmatched(ctx):
-        casework.reevaluate_case(ctx, case_id)
-    # Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
-    # undecided case once per pass (cheap; unchanged notes are not rewritten).
-    casework.reevaluate_open_cases(ctx)
-    sheet = ctx.settings.outbox / review.REVIEW_SHEET
-    if sheet.exists() or review.questions(ctx.store):
-        # Open in Excel on the share (locked): the next pass writes it again.
-        with contextlib.suppress(OSError, OutputError):
-            review.write_review_sheet(ctx.store, sheet)
-    # The pass's 公示表 PDFs in one LibreOffice batch, then 公示表汇总.xlsx and the 网站公示 page when a row
-    # changed (a file locked on the share is written on a later pass).
-    public_forms.finish_pass(ctx)
-    # 行政处罚决定书: matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
-    from pipeline.cases.penalty import after_pass  # imports this module
-    after_pass(ctx)
-    from pipeline.archive import archive_ready_cases  # last: packages include this pass's outputs
-    archive_ready_cases(ctx)
+    finish_pass(ctx)
     return outcomes
 
 
+def finish_pass(ctx: Context) -> list[str]:
+    """The end-of-pass steps, in this order; returns the outbox paths they wrote.
+
+    Each output step tolerates a file it cannot write (open in Excel on the share): it is written on a
+    later pass.
+    """
+    # 1. A scan waiting in 待匹配 may match a case that arrived since.
+    for case_id in scanwork.rematch_unmatched(ctx):
+        casework.reevaluate_case(ctx, case_id)
+    # 2. Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
+    #    undecided case once per pass (cheap; unchanged notes are not rewritten).
+    casework.reevaluate_open_cases(ctx)
+    # 3. The 待审核 sheet.
+    sheet = ctx.settings.outbox / review.REVIEW_SHEET
+    if sheet.exists() or review.questions(ctx.store):
+        with contextlib.suppress(OSError, OutputError):
+            review.write_review_sheet(ctx.store, sheet)
+    # 4. The pass's 公示表 PDFs in one LibreOffice batch, then 5. 公示表汇总.xlsx and the 网站公示 page
+    #    when a row changed.
+    outputs = public_forms.flush_pdfs(ctx)
+    outputs += summary.refresh_reports(ctx)
+    # 6. 行政处罚决定书 matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
+    outputs += penalty_outputs(ctx)
+    # 7. Last, so that packages include this pass's outputs: archival packages of finished cases.
+    archive_ready_cases(ctx)
+    return outputs
+
+
+def penalty_outputs(ctx: Context, today: date | None = None) -> list[str]:
+    """Catch up the penalties table, then write the 双公示 export and a due 综合科 bundle."""
+    penalty.sync_penalties(ctx)
+    outputs: list[str] = []
+    with contextlib.suppress(OSError, OutputError):
+        outputs += export_pending(ctx, today=today).outputs
+    with contextlib.suppress(OSError, OutputError):
+        outputs += auto_bundle(ctx, today=today)
+    return outputs
+
+
 def open_context(settings: Settings) -> Context:
-    from pipeline.store import open_store
 
     for folder in (settings.inbox, settings.outbox, settings.data_dir):
         folder.mkdir(parents=True, exist_ok=True)

@@ -17,8 +17,10 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from pipeline.cases.context import Context
+from pipeline.cases.stage import Outcome
 from pipeline.intake.inbox import SettleTracker, scan_inbox
-from pipeline.intake.process import Context, Outcome, process_inbox
+from pipeline.intake.process import process_inbox
 
 
 class _Wake(FileSystemEventHandler):

@@ -40,10 +40,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 
+from pipeline.cases.context import Context
 from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
 from pipeline.core.cells import neutralise
 from pipeline.core.errors import BadArgsError, OutputError
 from pipeline.core.ziputil import normalize_zip
+from pipeline.documents.libreoffice import ConversionError, Converter, LibreOfficeMissing
+from pipeline.outputs.publicity import latest_per_decision
+from pipeline.outputs.summary import write_summary
 from pipeline.store.outbox import GENERAL_OFFICE, publish, safe_filename
 from pipeline.store.sql import now_iso
 
@@ -128,7 +132,7 @@ class _Case:
     check_end: str | None
 
 
-def _penalty_cases(ctx: Any, period: Period) -> list[_Case]:
+def _penalty_cases(ctx: Context, period: Period) -> list[_Case]:
     with ctx.store.engine.connect() as conn:
         rows = list(conn.execute(text("SELECT id, unit_name, check_date, record FROM cases WHERE penalty=1"
                                       " ORDER BY id")))
@@ -141,28 +145,26 @@ def _penalty_cases(ctx: Any, period: Period) -> list[_Case]:
     return out
 
 
-def _period_has_cases(ctx: Any, period: Period) -> bool:
+def _period_has_cases(ctx: Context, period: Period) -> bool:
     with ctx.store.engine.connect() as conn:
         days = [r.check_date for r in conn.execute(text("SELECT check_date FROM cases"))]
     return any(period.contains(d) for d in days)
 
 
-def _decisions(ctx: Any, period: Period) -> list[PenaltyRow]:
-    from pipeline.outputs.publicity import latest_per_decision
+def _decisions(ctx: Context, period: Period) -> list[PenaltyRow]:
 
     return latest_per_decision([r for r in penalties(ctx, matched=True) if period.contains(r.decision_date)])
 
 
-def _check_table_file(ctx: Any, case_id: str) -> Any:
+def _check_table_file(ctx: Context, case_id: str) -> Any:
     with ctx.store.engine.connect() as conn:
         return conn.execute(text(
             "SELECT id, sha256, original_name, kind FROM files WHERE case_id=:c AND form='check_table'"
             " AND status IN ('accepted', 'waiting') ORDER BY id DESC LIMIT 1"), {"c": case_id}).one_or_none()
 
 
-def _copy_check_tables(ctx: Any, cases: list[_Case], folder: Path) -> tuple[list[Path], list[str]]:
+def _copy_check_tables(ctx: Context, cases: list[_Case], folder: Path) -> tuple[list[Path], list[str]]:
     """PDF copies of the cases' check tables (LibreOffice PDF/A); originals when conversion fails."""
-    from pipeline.documents.libreoffice import ConversionError, Converter, LibreOfficeMissing
 
     folder.mkdir(parents=True, exist_ok=True)
     made: list[Path] = []
@@ -338,10 +340,9 @@ def _publish_folder(src: Path, dest: Path) -> None:
 
 # --- the bundle --------------------------------------------------------------------------------------
 
-def build_bundle(ctx: Any, period: Period | str, *, force: bool = False, today: date | None = None) -> BundleResult:
+def build_bundle(ctx: Context, period: Period | str, *, force: bool = False, today: date | None = None) -> BundleResult:
     """Build the 综合科 bundle of ``period`` (see the module docstring); an existing one is kept
     unless ``force``."""
-    from pipeline.outputs.summary import write_summary
 
     period = parse_period(period) if isinstance(period, str) else period
     today = today or date.today()
@@ -389,7 +390,7 @@ def build_bundle(ctx: Any, period: Period | str, *, force: bool = False, today: 
     return BundleResult(period, dest, zip_dest, files, True, notes)
 
 
-def auto_bundle(ctx: Any, today: date | None = None) -> list[str]:
+def auto_bundle(ctx: Context, today: date | None = None) -> list[str]:
     """After a pass: the bundle of the period that ended last, once, when that period had any work."""
     interval = ctx.settings.bundle_interval
     if interval == "off":

@@ -32,6 +32,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import text
 
+from pipeline.cases.context import Context
 from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
 from pipeline.core.cells import neutralise
 from pipeline.store.outbox import PUBLICITY, publish
@@ -169,7 +170,7 @@ def latest_per_decision(rows: list[PenaltyRow]) -> list[PenaltyRow]:
     return sorted(best.values(), key=lambda r: (r.decision_date or "", r.id))
 
 
-def export_pending(ctx: Any, *, today: date | None = None, everything: bool = False) -> ExportResult:
+def export_pending(ctx: Context, *, today: date | None = None, everything: bool = False) -> ExportResult:
     """Write the day's export (decisions joined to a case and not exported yet, plus those exported
     earlier the same day); ``everything`` exports every decision. Returns what was written."""
     sync_penalties(ctx)

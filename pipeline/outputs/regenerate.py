@@ -37,6 +37,9 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from pipeline.cases import facts, public_forms
+from pipeline.cases.context import Context
+from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
 from pipeline.documents.render import (
     CHECK_TABLE_TEMPLATE,
@@ -46,6 +49,7 @@ from pipeline.documents.render import (
     check_table_context,
     site_record_context,
 )
+from pipeline.store import OutputRow
 from pipeline.store.outbox import PRINT, PUBLIC_FORMS, WEBSITE, publish
 
 if TYPE_CHECKING:
@@ -190,10 +194,8 @@ def select_cases(store: Any, selection: Selection) -> list[CaseRow]:
     return sorted(cases, key=lambda c: c.id)
 
 
-def plan(ctx: Any, cases: Sequence[CaseRow], selection: Selection, job_dir: Path) -> tuple[list[Planned], list[FileChange]]:
+def plan(ctx: Context, cases: Sequence[CaseRow], selection: Selection, job_dir: Path) -> tuple[list[Planned], list[FileChange]]:
     """The renders for ``cases`` and the forms that cannot be planned (reported as 失败)."""
-    from pipeline.cases import casework, public_forms
-    from pipeline.core.codes import CaseStatus
 
     printable = (CaseStatus.publishable, *public_forms.PUBLISHED_STATES)
     outbox = ctx.settings.outbox
@@ -223,7 +225,7 @@ def plan(ctx: Any, cases: Sequence[CaseRow], selection: Selection, job_dir: Path
                                              folder / name, outbox / PRINT / case.id / name)))
         if FORM_SITE in selection.forms:
             # Scans of a 笔录 have no typed fields to print from (casework lists them as source=scan).
-            records = [r for r in casework.site_records(ctx, case.id) if r.get("source") != "scan"]
+            records = [r for r in facts.site_records(ctx, case.id) if r.get("source") != "scan"]
             for number, record in enumerate(records, start=1):
                 context = site_record_context(record, bureau=ctx.settings.bureau, case_id=case.id)
                 name = f"{SITE_RECORD_NAME}{'' if number == 1 else f'-{number}'}.docx"
@@ -380,7 +382,7 @@ class _Run:
     files: list[tuple[Path, str, str, str, str]] = field(default_factory=list)  # src, dest, kind, case, change
 
 
-def regenerate(ctx: Any, selection: Selection, *, dry_run: bool = False, workers: int | None = None,
+def regenerate(ctx: Context, selection: Selection, *, dry_run: bool = False, workers: int | None = None,
                template_dir: Path | None = None, actor: str = "pipeline",
                on_progress: Progress | None = None) -> Report:
     """Regenerate the forms of ``selection``; publish and record new and changed files (not in a dry run)."""
@@ -422,7 +424,6 @@ def regenerate(ctx: Any, selection: Selection, *, dry_run: bool = False, workers
 
 def _pdf_dests(item: Planned) -> list[tuple[str, str]]:
     """(outbox path, output kind) of the PDFs of a 公示表 item."""
-    from pipeline.cases import public_forms
     stem = Path(item.dest).stem
     dests = [(f"{PUBLIC_FORMS}/{stem}.pdf", public_forms.PDF_KIND)]
     if item.published:
@@ -430,11 +431,10 @@ def _pdf_dests(item: Planned) -> list[tuple[str, str]]:
     return dests
 
 
-def _pdfs(ctx: Any, items: Sequence[tuple[Planned, bool]], job_dir: Path, run: _Run, dry_run: bool,
+def _pdfs(ctx: Context, items: Sequence[tuple[Planned, bool]], job_dir: Path, run: _Run, dry_run: bool,
           on_progress: Progress | None) -> int:
     """The PDFs of each 公示表: converted again (in batches through the LibreOffice pool) when the
     Word file changed or a PDF is missing, else left alone. A dry run only says what it would do."""
-    from pipeline.cases import public_forms
     outbox = ctx.settings.outbox
     needed = [item for item, changed in items
               if changed or any(not (outbox / dest).is_file() for dest, _ in _pdf_dests(item))]
@@ -471,10 +471,9 @@ def _pdfs(ctx: Any, items: Sequence[tuple[Planned, bool]], job_dir: Path, run: _
     return len(converted)
 
 
-def _publish_and_record(ctx: Any, run: _Run, actor: str) -> None:
+def _publish_and_record(ctx: Context, run: _Run, actor: str) -> None:
     """Publish each new or changed file atomically; one transaction records the outputs and an event
     per regenerated case."""
-    from pipeline.store import OutputRow
 
     by_case: dict[str, list[tuple[OutputRow, str]]] = {}
     for src, dest, kind, case_id, change in run.files:

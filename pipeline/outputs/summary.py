@@ -27,6 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import text
 
+from pipeline.cases.context import Context
 from pipeline.cases.public_forms import PUBLISHED_STATES, recorded_forms
 from pipeline.core.cells import neutralise
 from pipeline.core.codes import CaseStatus
@@ -80,7 +81,7 @@ def _on_time(due: date | None, published: date | None, today: date) -> str:
     return OVERDUE if today > due else NOT_DUE
 
 
-def summary_rows(ctx: Any, period: str | None = None, today: date | None = None) -> list[SummaryRow]:
+def summary_rows(ctx: Context, period: str | None = None, today: date | None = None) -> list[SummaryRow]:
     """Every case with a check table (in case order); ``period`` ``"2026-11"`` keeps that month's."""
     month = _parse_period(period) if period else None
     today = today or date.today()
@@ -119,7 +120,7 @@ def _sheet_title(month: str | None) -> str:
     return f"{month[:4]}年{int(month[5:])}月" if month else NO_DATE_SHEET
 
 
-def write_summary(ctx: Any, out: Path, period: str | None = None) -> Path:
+def write_summary(ctx: Context, out: Path, period: str | None = None) -> Path:
     """Write 公示表汇总.xlsx to ``out`` (one sheet per month of check end); ``period`` e.g. ``"2026-11"``."""
     rows = summary_rows(ctx, period)
     _write_workbook(rows, out, _sheet_title(_parse_period(period)) if period else "汇总")
@@ -168,7 +169,7 @@ def _display_width(value: object) -> int:
 
 # --- end of a pass: the outbox copies, only when something changed ------------------------------
 
-def refresh_reports(ctx: Any) -> list[str]:
+def refresh_reports(ctx: Context) -> list[str]:
     """Rewrite 公示表/公示表汇总.xlsx and the 网站公示 page when their rows changed; returns what was written.
 
     A file locked on the share (open in Excel) is skipped and written on a later pass.
@@ -195,18 +196,18 @@ def _signature(rows: Sequence[SummaryRow]) -> str:
                           .encode()).hexdigest()
 
 
-def _signature_file(ctx: Any, name: str) -> Path:
+def _signature_file(ctx: Context, name: str) -> Path:
     return ctx.settings.data_dir / "reports" / f"{name}.sha256"
 
 
-def _changed(ctx: Any, name: str, rows: Sequence[SummaryRow], rel: str) -> bool:
+def _changed(ctx: Context, name: str, rows: Sequence[SummaryRow], rel: str) -> bool:
     if not (ctx.settings.outbox / rel).is_file():
         return bool(rows)
     sig = _signature_file(ctx, name)
     return not sig.is_file() or sig.read_text(encoding="ascii").strip() != _signature(rows)
 
 
-def _remember(ctx: Any, name: str, rows: Sequence[SummaryRow]) -> None:
+def _remember(ctx: Context, name: str, rows: Sequence[SummaryRow]) -> None:
     sig = _signature_file(ctx, name)
     sig.parent.mkdir(parents=True, exist_ok=True)
     sig.write_text(_signature(rows), encoding="ascii")

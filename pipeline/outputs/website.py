@@ -14,9 +14,9 @@ import csv
 import io
 from dataclasses import dataclass
 from html import escape
-from typing import Any
 from urllib.parse import quote
 
+from pipeline.cases.context import Context
 from pipeline.cases.public_forms import PUBLISHED_STATES, recorded_forms
 from pipeline.core.cells import neutralise
 from pipeline.store.outbox import WEBSITE, publish
@@ -50,7 +50,7 @@ class WebsiteRow:
     pdf_name: str  # file name inside 网站公示/
 
 
-def website_rows(ctx: Any) -> list[WebsiteRow]:
+def website_rows(ctx: Context) -> list[WebsiteRow]:
     """Every published case, newest publication first (then by case number)."""
     forms = recorded_forms(ctx)
     rows = []
@@ -94,7 +94,7 @@ def render_csv(rows: list[WebsiteRow]) -> str:
     return "\ufeff" + buf.getvalue()
 
 
-def write_website(ctx: Any) -> list[str]:
+def write_website(ctx: Context) -> list[str]:
     """Write ``网站公示/index.html`` and ``公示结果.csv`` when their text changed; returns the paths written."""
     rows = website_rows(ctx)
     folder = ctx.settings.outbox / WEBSITE

@@ -41,9 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import chinese_calendar
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
 from pipeline.core.errors import BadArgsError, ConfigError
 
@@ -400,7 +397,7 @@ class WorkCalendar:
 
 # --- display -----------------------------------------------------------------------------------------
 
-_STYLES = {
+DAY_STYLES = {
     DayKind.workday: "",
     DayKind.weekend: "dim",
     DayKind.holiday: "bold red",
@@ -409,7 +406,7 @@ _STYLES = {
 }
 
 
-def _mark(info: DayInfo) -> str:
+def day_mark(info: DayInfo) -> str:
     if info.kind is DayKind.holiday:
         return info.name or "假"
     if info.kind is DayKind.makeup:
@@ -421,22 +418,6 @@ def _mark(info: DayInfo) -> str:
     return ""
 
 
-def render_month(year: int, month: int, calendar: WorkCalendar) -> Table:
-    """A Monday..Sunday grid of the month, each day with its mark (春节, 调休, 休, 未知)."""
-    table = Table(title=f"{year} 年 {month} 月", show_lines=True)
-    for header in WEEKDAY_HEADERS:
-        table.add_column(header, justify="center", min_width=4)
-    row: list[Text] = [Text("") for _ in range(dt.date(year, month, 1).weekday())]
-    for day, _ in calendar.month_table(year, month):
-        info = calendar.day_info(day)
-        mark = _mark(info)
-        row.append(Text(f"{day.day}\n{mark}" if mark else f"{day.day}\n", style=_STYLES[info.kind]))
-        if len(row) == 7:
-            table.add_row(*row)
-            row = []
-    if row:
-        table.add_row(*row, *[Text("") for _ in range(7 - len(row))])
-    return table
 
 
 def parse_month(spec: str) -> tuple[int, int]:
@@ -449,23 +430,6 @@ def parse_month(spec: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def print_month(spec: str, calendar: WorkCalendar, console: Console) -> int:
-    """``shuangsui calendar 2026-12``: print the month's grid with a legend; returns the exit code."""
-    year, month = parse_month(spec)
-    console.print(render_month(year, month, calendar))
-    infos = [calendar.day_info(d) for d, _ in calendar.month_table(year, month)]
-    workdays = sum(1 for i in infos if i.is_workday)
-    console.print(Text("说明：春节等节日名 = 法定节假日放假；调休 = 周末调休上班；休 = 周末；未知 = 无节假日数据。"))
-    unknown = sum(1 for i in infos if i.kind is DayKind.unknown)
-    if unknown:
-        console.print(Text(
-            f"注意：尚无 {year} 年的法定节假日数据，本月 {unknown} 天为未知，不能用来推算期限。"
-            f"{calendar.fix_hint()}录入国务院公布的 {year} 年安排。",
-            style="bold red",
-        ))
-    else:
-        console.print(Text(f"本月工作日 {workdays} 天。数据来源：{calendar.describe_sources()}"))
-    return 0
 
 
 # --- shuangsui doctor --------------------------------------------------------------------------------

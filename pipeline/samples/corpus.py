@@ -21,8 +21,10 @@ from typing import Any
 
 from docx import Document
 
+from pipeline.documents.libreoffice import Converter
 from pipeline.documents.render import render_check_table
 from pipeline.samples.fictional import Company, check_table_fields, make_companies, make_inspectors
+from pipeline.samples.xlsx import write_check_table_xlsx
 
 SEED = 31337
 BUREAU = "烟台市工业和信息化局"
@@ -173,7 +175,6 @@ XLSX_NAMES = {"plain": "普通", "date_cells": "日期单元格", "title_rows": 
 
 
 def xlsx_variants(rng: random.Random, companies: list[Company], people: list[Any], out: Path) -> list[Item]:
-    from pipeline.samples.xlsx import write_check_table_xlsx
 
     items = []
     start = dt.datetime(2026, 11, 16, 14, 0)
@@ -189,7 +190,6 @@ def xlsx_variants(rng: random.Random, companies: list[Company], people: list[Any
 def build_corpus(out: Path, soffice: str = "soffice") -> list[Item]:
     """Every variant in every format: Word and Excel sources, then LibreOffice-made PDF, .doc, .odt,
     .rtf (from Word) and .xls, .ods (from Excel). Returns the items; also writes the expected JSON."""
-    from pipeline.documents.libreoffice import Converter
 
     rng, companies, people = sample_people()
     out.mkdir(parents=True, exist_ok=True)

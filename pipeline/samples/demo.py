@@ -20,6 +20,7 @@ from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.render import render_check_table, render_site_record
 from pipeline.intake.inbox import scan_inbox
 from pipeline.intake.process import LISTS_FOLDER
+from pipeline.samples.demo_scans import write_demo_scans
 from pipeline.samples.fictional import (
     ITEMS,
     Company,
@@ -29,6 +30,7 @@ from pipeline.samples.fictional import (
     make_inspectors,
     site_record_fields,
 )
+from pipeline.samples.penalty import penalty_sample, write_decision_docx
 from pipeline.store import Store
 
 SEED = 20261128
@@ -140,7 +142,6 @@ def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = F
     written.append(inbox / "检查表-执法人员不足两人.docx")
     write_check_table(written[-1], fields, settings)
     written += _demo_penalty_case(settings, listed[1], people, start + dt.timedelta(days=7), signed)
-    from pipeline.samples.demo_scans import write_demo_scans
 
     written += write_demo_scans(settings, signed)
     return written
@@ -149,7 +150,6 @@ def fill_demo_inbox(settings: Settings, store: Store, *, only_if_empty: bool = F
 def _demo_penalty_case(settings: Settings, company: Company, people: list[Person], when: dt.datetime,
                        signed: list[tuple[Path, str, dict]]) -> list[Path]:
     """A check that led to a penalty (立案、罚款) and its 行政处罚决定书 (→ 双公示, 综合科)."""
-    from pipeline.samples.penalty import penalty_sample, write_decision_docx
 
     rng = random.Random(SEED + 15)  # its own stream: the other samples stay byte-identical
     fields = check_table_fields(rng, company, people[2:4], when)

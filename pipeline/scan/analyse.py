@@ -20,6 +20,7 @@ from PIL import Image
 from pipeline.core.errors import InputFileError
 from pipeline.core.settings import Settings
 from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
+from pipeline.scan import ocr
 
 from .evidence import is_grey, measure, png_bytes
 from .geometry import PAGES, PageGeometry, load_geometry
@@ -72,10 +73,6 @@ def _measure_page(image: Image.Image, index: int, registration: Registration, ge
 
 def _ocr_fields(image: Image.Image) -> dict[str, str]:
     """Printed fields through the optional OCR extra (``pipeline.scan.ocr``); {} without it."""
-    try:
-        from pipeline.scan import ocr
-    except ImportError:
-        return {}
     try:
         if not ocr.available():
             return {}

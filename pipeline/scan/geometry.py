@@ -28,6 +28,8 @@ from pipeline.documents.render import (
     CHECK_TABLE_TEMPLATE,
     SITE_RECORD_FORM,
     SITE_RECORD_TEMPLATE,
+    render_check_table,
+    render_site_record,
 )
 
 GEOMETRY_VERSION = 1
@@ -198,7 +200,6 @@ def _find_row(rows: list[Any], words: list[dict[str, Any]], spec: BoxSpec) -> in
 def build_geometry_files(template_dir: Path, converter: Any, work_dir: Path) -> list[Path]:
     """Render both forms with ``PROBE_CASE_ID``, convert them with ``converter`` and write the geometry
     files beside the templates; return their paths."""
-    from pipeline.documents.render import render_check_table, render_site_record
 
     written = []
     for form, render in ((CHECK_TABLE_FORM, render_check_table), (SITE_RECORD_FORM, render_site_record)):

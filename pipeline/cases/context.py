@@ -1,0 +1,71 @@
+"""The job context every stage works on: the settings, the store and the originals store.
+
+It lives in its own module (not in the coordinator) so that every layer can name its type.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import ConverterPool
+from pipeline.store.originals import OriginalsStore
+from pipeline.store.sql import SqlStore
+
+
+@dataclass
+class Runtime:
+    """What one process keeps between files and passes, carried by its ``Context``.
+
+    - ``pools``: the LibreOffice converter pools, by (soffice, workers, timeout), each started on first
+      use and closed when the process ends (LibreOffice itself runs only during a conversion);
+    - ``defer_pdfs``: inside a pass, 公示表 PDFs wait for the pass's one batch (``flush_pdfs``);
+    - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
+    - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
+      again in this process until the case changes.
+    """
+
+    pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    defer_pdfs: bool = False
+    pdf_pending: dict[str, str] = field(default_factory=dict)
+    archive_failed: dict[str, int] = field(default_factory=dict)
+
+    def converter_pool(self, settings: Settings) -> ConverterPool:
+        """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
+        key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
+        with self.lock:
+            pool = self.pools.get(key)
+            if pool is None:
+                pool = ConverterPool(key[1], settings.soffice, profile_root=_profile_root(), timeout=key[2])
+                atexit.register(pool.close)
+                self.pools[key] = pool
+            return pool
+
+    def close(self) -> None:
+        """Close every converter pool of this runtime."""
+        with self.lock:
+            for pool in self.pools.values():
+                pool.close()
+            self.pools.clear()
+
+
+def _profile_root() -> Path:
+    root = Path(tempfile.gettempdir()) / f"shuangsui-libreoffice-{os.getuid()}"
+    root.mkdir(mode=0o700, exist_ok=True)
+    return root
+
+
+@dataclass(frozen=True)
+class Context:
+    """One pass's (or one command's) settings, database and originals store."""
+
+    settings: Settings
+    store: SqlStore
+    originals: OriginalsStore
+    run: Runtime = field(default_factory=Runtime, compare=False)
