@@ -16,8 +16,8 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
+from pipeline.cases.overview import case_lines
 from pipeline.cases.penalty import penalties
-from pipeline.cli.status import case_lines
 from pipeline.core.errors import BadArgsError
 from pipeline.intake.process import open_context
 from pipeline.intake.process import penalty_outputs as after_pass

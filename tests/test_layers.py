@@ -14,7 +14,7 @@ from pathlib import Path
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 LAYERS = ("core", "store", "documents", "scan", "extract", "rules", "cases", "outputs", "archive", "intake",
-          "samples", "cli")
+          "samples", "web", "cli")
 MAX_ROOT_MODULES = 12
 
 

@@ -11,8 +11,8 @@ from typing import Any
 import docx
 from sqlalchemy import text
 
+from pipeline.cases.overview import case_lines
 from pipeline.cases.penalty import WAITING_FOR_DECISION, penalties
-from pipeline.cli.status import case_lines
 from pipeline.core.settings import Settings, load_settings
 from pipeline.intake.process import Context, open_context, process_inbox
 from pipeline.intake.process import penalty_outputs as after_pass

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.evidence import case_evidence
@@ -183,6 +184,10 @@ def test_forms_prints_the_case_forms_and_their_signed_scan_finds_the_case(ctx: C
     unit = (ctx.store.get_case(case_id) or pytest.fail("no case")).unit_name or ""
     assert unit in "".join(c.text for t in Document(str(printed)).tables for r in t.rows for c in r.cells)
     assert not re.search(r"1[3-9]\d{9}", "".join(p.text for p in Document(str(blank)).paragraphs))
+    # Ready to print as PDF too, the unit on the page.
+    assert {p.name for p in folder.glob("*.pdf")} == {"随机抽查事项检查表.pdf", "现场检查笔录（空白）.pdf"}
+    pdf_text = "".join(page.extract_text() or "" for page in PdfReader(str(folder / "随机抽查事项检查表.pdf")).pages)
+    assert unit[:6] in pdf_text.replace("\n", "")
     # Print it (LibreOffice), sign and seal every box, scan it: the QR code finds the case.
     pdf = form_pdfs.converter.convert(printed, "pdf", ctx.settings.data_dir / "printed")
     form = FormPdf(CHECK_TABLE_FORM, case_id, pdf, parse_geometry(derive_geometry(pdf, CHECK_TABLE_FORM)))

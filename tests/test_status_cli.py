@@ -9,7 +9,8 @@ import sys
 
 from rich.console import Console
 
-from pipeline.cli.status import case_lines, print_status
+from pipeline.cases.overview import case_lines
+from pipeline.cli.status import print_status
 from pipeline.core.settings import Settings
 from pipeline.intake.process import open_context, process_inbox
 from tests.conftest import Samples, cli_env, run_cli
@@ -67,3 +68,38 @@ def test_calendar_shows_national_day_and_make_up_days(settings: Settings) -> Non
     assert proc.returncode == 0, proc.stderr
     assert "国庆" in proc.stdout and "调休" in proc.stdout
     assert run_cli(settings, "calendar", "十月").returncode == 2
+
+
+def _wide(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipeline", *args], env=cli_env(settings) | {"COLUMNS": "200"},
+                          cwd=settings.data_dir.parent, capture_output=True, text=True, timeout=120)
+
+
+def test_case_shows_one_case_and_status_filters_it(settings: Settings, samples: Samples) -> None:
+    case = _case(settings, samples)
+    shown = _wide(settings, "case", case)
+    assert shown.returncode == 0, shown.stderr
+    assert case in shown.stdout and "收到的文件" in shown.stdout and "检查表.docx" in shown.stdout
+    assert "处理记录" in shown.stdout and "建立案卷" in shown.stdout and "待补充" in shown.stdout
+    assert _wide(settings, "status", case).stdout == shown.stdout
+    waiting = _wide(settings, "status", "--state", "待补充")
+    assert waiting.returncode == 0 and case in waiting.stdout and "（1/1）" in waiting.stdout
+    assert "待办" in waiting.stdout and "shuangsui case 案卷编号" in waiting.stdout  # the columns are explained
+    for args in (("--state", "已公示"), ("--month", "1999-01")):
+        proc = _wide(settings, "status", *args)
+        assert proc.returncode == 0 and case not in proc.stdout, args
+    # Checked 2026-10-19, due 2026-11-16: overdue by now.
+    assert case in _wide(settings, "status", "--month", "2026-10", "--overdue").stdout
+
+
+def test_the_command_line_speaks_chinese_when_used_wrong(settings: Settings) -> None:
+    cases = {("case",): "缺少参数：案卷编号", ("status", "--state", "完成了"): "没有“完成了”这个状态",
+             ("status", "--month", "十一月"): "格式不对", ("calendar", "2026-12", "多余"): "无法识别的参数：多余",
+             ("case", "SS-2026-00001", "--pause-days", "三"): "不是整数", ("lists", "export"): "无效的选项"}
+    for args, needle in cases.items():
+        proc = _wide(settings, *args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert needle in proc.stderr, (args, proc.stderr)
+        assert "usage" not in proc.stderr and "error:" not in proc.stderr
+    helped = _wide(settings, "status", "-h")
+    assert helped.returncode == 0 and "用法：" in helped.stdout and "显示本帮助并退出" in helped.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -13,11 +14,13 @@ from rich.table import Table
 
 from pipeline import __version__
 from pipeline.cases.facts import calendar_for
+from pipeline.cases.overview import set_case_overrides
 from pipeline.cases.review import answer_from_cli
 from pipeline.cli import archive as cli_archive
 from pipeline.cli import outputs as cli_outputs
 from pipeline.cli import regenerate as cli_regenerate
 from pipeline.cli import scans as cli_scans
+from pipeline.cli import web as cli_web
 from pipeline.cli.common import actor as _actor
 from pipeline.cli.common import console, out
 from pipeline.cli.common import folder_args as _folders
@@ -25,8 +28,9 @@ from pipeline.cli.common import print_outcome as _print_outcome
 from pipeline.cli.common import settings_from as _settings
 from pipeline.cli.common import with_context as _with_context
 from pipeline.cli.doctor import run_checks
+from pipeline.cli.parser import ChineseParser
 from pipeline.cli.printing import print_lists, print_month, print_questions
-from pipeline.cli.status import print_status, set_case_overrides
+from pipeline.cli.status import StatusFilter, parse_state, print_case, print_status
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
 from pipeline.core.models import FIELD_LABELS
@@ -36,21 +40,24 @@ from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
 from pipeline.intake.watch import watch
 from pipeline.samples.demo import fill_demo_inbox
+from pipeline.web.app import WebConfig
+from pipeline.web.server import start_in_thread
 
 # Each module in PLUGINS adds its own sub-commands: ``register(sub) -> {name: handler}``.
-PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate)
+PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate, cli_web)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shuangsui", description="“双随机、一公开”检查文书自动处理")
-    parser.add_argument("--version", action="version", version=f"shuangsui {__version__}")
+    parser = ChineseParser(prog="shuangsui", description="“双随机、一公开”检查文书自动处理")
+    parser.add_argument("--version", action="version", version=f"shuangsui {__version__}", help="显示版本号并退出")
     parser.add_argument("-v", "--verbose", action="store_true", help="出错时显示详细的技术信息")
     parser.add_argument("--config", type=Path, help="配置文件（缺省：当前目录的 shuangsui.toml）")
-    sub = parser.add_subparsers(dest="command", metavar="命令")
+    sub = parser.add_subparsers(dest="command", metavar="命令", title="命令")
 
     p = sub.add_parser("watch", help="监视收件箱并自动处理（主程序）")
     _folders(p)
     p.add_argument("--demo-if-empty", action="store_true", help="收件箱和数据库都为空时先放入示例文件")
+    p.add_argument("--serve", action="store_true", help="同时启动办公网页（地址和端口见设置 web_host、web_port）")
 
     p = sub.add_parser("process", help="处理收件箱中现有的文件一遍，然后退出")
     _folders(p)
@@ -68,8 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="列出案卷、状态、期限，以及已逾期或即将到期的案卷")
     _folders(p)
+    p.add_argument("case_id", nargs="?", metavar="案卷编号", help="只看一个案卷（同 shuangsui case 案卷编号）")
+    p.add_argument("--state", metavar="状态", help="只列出此状态的案卷，如 待审核、待补充、已公示")
+    p.add_argument("--overdue", action="store_true", help="只列出已逾期的案卷")
+    p.add_argument("--month", metavar="年-月", help="只列出该月检查的案卷，如 2026-11")
+    p.add_argument("--all", action="store_true", help="也列出已归档的案卷")
 
-    p = sub.add_parser("case", help="登记案卷的检验检测等天数、综合检查日期或特定对象检查")
+    p = sub.add_parser("case", help="查看一个案卷；或登记它的检验检测等天数、综合检查日期、特定对象检查")
     _folders(p)
     p.add_argument("case_id", metavar="案卷编号")
     p.add_argument("--pause-days", type=int, help="检验、检测、鉴定、专家评审所用的工作日数（不计入期限，第十一条）")
@@ -125,8 +137,17 @@ def cmd_watch(args: argparse.Namespace) -> int:
             if written:
                 console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
         mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
-        watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
-            f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。"))
+        server = None
+        if args.serve:
+            config = WebConfig(password_hash=settings.web_password_hash or None)
+            server, _thread = start_in_thread(ctx, settings.web_host, settings.web_port, config)
+            console.print(f"办公网页：http://{settings.web_host}:{settings.web_port}/")
+        try:
+            watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
+                f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。"))
+        finally:
+            if server is not None:
+                server.should_exit = True
     finally:
         ctx.store.close()
     console.print("已停止监视。")
@@ -195,7 +216,12 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     ctx = _with_context(args)
     try:
-        return print_status(ctx, out)
+        if args.case_id:
+            return print_case(ctx, args.case_id, out)
+        month = args.month or ""
+        if month and not re.fullmatch(r"\d{4}-\d{2}", month):
+            raise BadArgsError(f"月份“{month}”格式不对，请写成 2026-11。")
+        return print_status(ctx, out, only=StatusFilter(parse_state(args.state), args.overdue, month, args.all))
     finally:
         ctx.store.close()
 
@@ -205,6 +231,8 @@ def cmd_case(args: argparse.Namespace) -> int:
     ctx = _with_context(args)
     try:
         targeted = None if args.targeted is None else args.targeted == "是"
+        if args.pause_days is None and args.last_result_date is None and targeted is None:
+            return print_case(ctx, args.case_id, out)
         out.print(set_case_overrides(ctx, args.case_id, pause_days=args.pause_days,
                                      last_result_date=args.last_result_date, targeted=targeted,
                                      actor=_actor()))

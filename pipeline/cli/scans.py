@@ -7,21 +7,14 @@ number, the form and the page, so the scan finds its case and its boxes by itsel
 from __future__ import annotations
 
 import argparse
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from pipeline.cases import facts
-from pipeline.cases.context import Context
 from pipeline.cli.common import actor, console, folder_args, out, with_context
 from pipeline.core.codes import OPEN_STATES
 from pipeline.core.errors import BadArgsError
-from pipeline.documents.render import render_site_record
-from pipeline.outputs.regenerate import FORM_CHECK, FORM_SITE, Selection, regenerate
-from pipeline.store.outbox import PRINT, publish
-
-BLANK_SITE_RECORD = "现场检查笔录（空白）.docx"
+from pipeline.outputs.print_forms import print_forms
+from pipeline.store.outbox import PRINT
 
 
 def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -36,7 +29,6 @@ def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def cmd_forms(args: argparse.Namespace) -> int:
-
     if not args.case_ids and not args.all:
         raise BadArgsError("请给出案卷编号（如 shuangsui forms SS-2026-00001），或用 --all 打印所有尚未公示的案卷。")
     ctx = with_context(args)
@@ -48,42 +40,13 @@ def cmd_forms(args: argparse.Namespace) -> int:
         if not case_ids:
             out.print("没有尚未公示的案卷。")
             return 0
-        report = regenerate(ctx, Selection(forms=(FORM_CHECK, FORM_SITE), case_ids=tuple(case_ids)), actor=actor())
-        for case_id in case_ids:
-            blank = write_blank_site_record(ctx, case_id)
-            folder = ctx.settings.outbox / PRINT / case_id
-            files = sorted(p.name for p in folder.glob("*.docx")) if folder.is_dir() else []
-            out.print(f"{case_id}：outbox/{PRINT}/{case_id}/ {'、'.join(files) or '（无）'}")
-            if blank:
+        printed = print_forms(ctx, case_ids, actor=actor())
+        for forms in printed:
+            out.print(f"{forms.case_id}：outbox/{PRINT}/{forms.case_id}/ {'、'.join(forms.files) or '（无）'}")
+            if forms.blank_site_record:
                 console.print("    现场检查笔录尚无电子版：已生成空白笔录（已填单位和执法人员），现场手写后签字。", style="dim")
-        failed = [c for c in report.changes if c.change == "失败"]
-        for change in failed:
-            console.print(f"[red]失败[/] {change.case_id} {change.form}：{change.message}")
-        return 1 if failed else 0
+            for problem in forms.problems:
+                console.print(f"    [red]失败[/] {problem}")
+        return 1 if any(f.problems for f in printed) else 0
     finally:
         ctx.store.close()
-
-
-def write_blank_site_record(ctx: Context, case_id: str) -> Path | None:
-    """A 笔录 with the case's QR code, the unit and the inspectors (no phone numbers), for a case
-    whose 笔录 has no typed copy yet; None when it has one (``regenerate`` printed it)."""
-
-    if any(r.get("source") != "scan" for r in facts.site_records(ctx, case_id)):
-        return None
-    case = ctx.store.get_case(case_id)
-    record = (case.record if case else None) or {}
-    fields = {"inspected_unit": record.get("inspected_unit"), "check_start": record.get("check_start"),
-              "check_end": record.get("check_end"),
-              "inspectors": [{"name": i.get("name"), "licence_no": i.get("licence_no")}
-                             for i in record.get("inspectors") or [] if i.get("name")]}
-    job = ctx.settings.jobs_dir / f"forms-{case_id}"
-    job.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp = job / BLANK_SITE_RECORD
-        render_site_record(fields, tmp, template_dir=ctx.settings.templates_dir, bureau=ctx.settings.bureau,
-                           case_id=case_id)
-        dest = ctx.settings.outbox / PRINT / case_id / BLANK_SITE_RECORD
-        publish(tmp, dest)
-    finally:
-        shutil.rmtree(job, ignore_errors=True)
-    return dest

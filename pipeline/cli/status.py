@@ -1,127 +1,107 @@
-"""``shuangsui status`` and ``shuangsui case``: where every case stands, and staff's case decisions.
-
-A due date is shown as 已逾期 when it has passed while the case has not reached the state the
-deadline asks for, and as 即将到期 when it falls within 3 working days.
-"""
+"""``shuangsui status`` (the table of cases, with filters) and ``shuangsui case <案卷编号>`` (one case)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import text
 
-from pipeline.cases.casework import reevaluate_case
+from pipeline.cases import overview
 from pipeline.cases.context import Context
-from pipeline.cases.facts import calendar_for
-from pipeline.cases.penalty import penalty_flags
-from pipeline.core.codes import PUBLISHED_STATES, CaseStatus
+from pipeline.cases.overview import CaseLine, case_lines
+from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError
-from pipeline.rules.workdays import WorkCalendar
+from pipeline.core.evidence import BOX_LABELS, FORM_LABELS
+from pipeline.core.models import FIELD_LABELS
 
-SOON_WORKING_DAYS = 3
+COLUMNS_EXPLAINED = ("后半部分期限：检查结束后 5 个工作日内填完检查表后半部分（第十一条）；"
+                     "公示期限：20 个工作日内公示（第十三条）；待办：还需补充或审核的事项数，"
+                     "用 shuangsui case 案卷编号 查看；已归档的案卷不列出，加 --all 显示。")
 
 
 @dataclass(frozen=True)
-class CaseLine:
-    case_id: str
-    unit: str
-    status: CaseStatus
-    check_date: str | None
-    due_lower_half: str | None
-    due_publish: str | None
-    due_certain: bool
-    penalty: bool
-    open_items: int
-    flags: tuple[str, ...]
+class StatusFilter:
+    state: CaseStatus | None = None
+    overdue: bool = False
+    month: str = ""            # YYYY-MM of the check date
+    include_archived: bool = False
+
+    def keeps(self, line: CaseLine) -> bool:
+        if self.state is not None and line.status is not self.state:
+            return False
+        if self.state is None and not self.include_archived and line.status is CaseStatus.archived:
+            return False
+        if self.overdue and overview.urgency(line) != "已逾期":
+            return False
+        return not self.month or (line.check_date or "").startswith(self.month)
 
 
-def _flag(label: str, due: str | None, done: bool, today: date, calendar: WorkCalendar) -> str | None:
-    if not due or done:
+def parse_state(text: str | None) -> CaseStatus | None:
+    """A state by its Chinese label (待审核) or its stored value (review)."""
+    if not text:
         return None
-    day = date.fromisoformat(due)
-    if day < today:
-        return f"{label}已逾期（{due}）"
-    soon = calendar.add_working_days(today, SOON_WORKING_DAYS).due
-    if day <= soon:
-        return f"{label}即将到期（{due}）"
-    return None
+    for status in CaseStatus:
+        if text in (status.value, status.label):
+            return status
+    choices = "、".join(s.label for s in CaseStatus)
+    raise BadArgsError(f"没有“{text}”这个状态。可用：{choices}。")
 
 
-def case_lines(ctx: Context, today: date | None = None) -> list[CaseLine]:
-    today = today or date.today()
-    calendar = calendar_for(ctx)
-    with ctx.store.engine.connect() as conn:
-        rows = list(conn.execute(text("SELECT * FROM cases ORDER BY id")))
-    out = []
-    for r in rows:
-        status = CaseStatus(r.status)
-        record = json.loads(r.record) if r.record else {}
-        findings = json.loads(r.findings) if r.findings else []
-        open_items = sum(1 for f in findings if f["severity"] in ("waiting", "review"))
-        lower_done = bool(record.get("situation")) and bool(record.get("authority_seal_date"))
-        flags = [f for f in (
-            _flag("后半部分", r.due_lower_half, lower_done, today, calendar),
-            _flag("公示", r.due_publish, status in PUBLISHED_STATES, today, calendar),
-        ) if f]
-        if not r.due_certain:
-            flags.append("期限为暂定（缺少节假日数据）")
-        # 第十五条: 待行政处罚决定书, or the decision's 7-working-day upload deadline.
-        flags.extend(penalty_flags(ctx, r.id, bool(r.penalty), today, calendar))
-        out.append(CaseLine(r.id, r.unit_name or "", status, r.check_date, r.due_lower_half, r.due_publish,
-                            bool(r.due_certain), bool(r.penalty), open_items, tuple(flags)))
-    return out
-
-
-def print_status(ctx: Context, console: Console, today: date | None = None) -> int:
-    lines = case_lines(ctx, today)
-    if not lines:
+def print_status(ctx: Context, console: Console, today: date | None = None,
+                 only: StatusFilter | None = None) -> int:
+    only = only or StatusFilter()
+    every = case_lines(ctx, today)
+    lines = [c for c in every if only.keeps(c)]
+    if not every:
         console.print("还没有案卷。")
         return 0
-    table = Table(title="案卷状态")
+    table = Table(title=f"案卷状态（{len(lines)}/{len(every)}）")
     for col in ("案卷编号", "被抽查单位", "状态", "检查日期", "后半部分期限", "公示期限", "待办", "提醒"):
         table.add_column(col, overflow="fold")  # never cut a case number or a date short
     for c in lines:
         style = "red" if any("逾期" in f for f in c.flags) else ("yellow" if c.flags else "")
-        table.add_row(c.case_id, c.unit, c.status.label, c.check_date or "", c.due_lower_half or "",
-                      c.due_publish or "", str(c.open_items) if c.open_items else "",
+        table.add_row(c.case_id, escape(c.unit), c.status.label, c.check_date or "", c.due_lower_half or "",
+                      c.due_publish or "", f"{c.open_items} 项" if c.open_items else "",
                       "；".join(c.flags + (("涉及查处，需移交综合科",) if c.penalty else ())), style=style)
     console.print(table)
+    console.print(COLUMNS_EXPLAINED, style="dim")
     return 0
 
 
-def set_case_overrides(ctx: Context, case_id: str, *, pause_days: int | None = None,
-                       last_result_date: str | None = None, targeted: bool | None = None,
-                       actor: str = "cli") -> str:
-    """Record staff's decisions on a case (logged), then evaluate it again."""
-    case = ctx.store.get_case(case_id)
-    if case is None:
+def print_case(ctx: Context, case_id: str, console: Console, today: date | None = None) -> int:
+    view = overview.case_view(ctx, case_id, today)
+    if view is None:
         raise BadArgsError(f"没有案卷 {case_id}。请用 shuangsui status 查看案卷编号。")
-    changes: dict[str, Any] = {}
-    if pause_days is not None:
-        if pause_days < 0:
-            raise BadArgsError("检验、检测、鉴定、专家评审的天数不能为负数。")
-        changes["pause_days"] = pause_days
-    if last_result_date is not None:
-        try:
-            date.fromisoformat(last_result_date)
-        except ValueError as exc:
-            raise BadArgsError(f"日期“{last_result_date}”格式不对，请写成 2026-11-20。") from exc
-        changes["last_result_date"] = last_result_date
-    if targeted is not None:
-        changes["targeted"] = targeted
-    if not changes:
-        raise BadArgsError("没有要修改的内容。可用 --pause-days、--last-result-date、--targeted。")
-    with ctx.store.begin() as tx:
-        raw = tx.conn.execute(text("SELECT overrides FROM cases WHERE id=:c"), {"c": case_id}).scalar_one()
-        merged = (json.loads(raw) if raw else {}) | changes
-        tx.conn.execute(text("UPDATE cases SET overrides=:o WHERE id=:c"),
-                        {"o": json.dumps(merged, ensure_ascii=False), "c": case_id})
-        tx.log("case", case_id, "overrides", changes, actor=actor)
-    done = reevaluate_case(ctx, case_id)
-    state = done.status.label if done else case.status.label
-    return f"已更新案卷 {case_id}：{json.dumps(changes, ensure_ascii=False)}；当前状态：{state}。"
+    case, line = view.case, view.line
+    console.print(f"[bold]{case.id}[/] {escape(case.unit_name or '')}  状态：{case.status.label}  "
+                  f"检查日期：{case.check_date or '未填'}")
+    if line is not None:
+        console.print(f"期限：后半部分 {line.due_lower_half or '—'}，公示 {line.due_publish or '—'}"
+                      + (f"（{'；'.join(line.flags)}）" if line.flags else ""))
+    if view.findings:
+        console.print("[bold]还需处理的事项[/]")
+        for f in view.findings:
+            label = FIELD_LABELS.get(f.field or "", f.field or "")
+            console.print(f"  · {escape(label + '：' if label else '')}{escape(f.message)}"
+                          + (f"（{f.article}）" if f.article else ""))
+    for q in view.questions:
+        console.print(f"  ? 问题 {q.id}：{escape(q.prompt)} 可选：{'／'.join(q.options)}"
+                      f"（回答：shuangsui review {q.id} 答案）")
+    console.print("[bold]收到的文件[/]")
+    for file in view.files:
+        console.print(f"  {file.received_at[:16].replace('T', ' ')}  {escape(file.original_name)}  "
+                      f"{overview.form_label(file.form)}  {file.status.label}")
+    console.print("[bold]生成的文件[/]")
+    for output in view.outputs:
+        console.print(f"  outbox/{escape(output.path)}")
+    for form, seen in view.evidence.scans.items():
+        boxes = "，".join(f"{BOX_LABELS.get(b, b)}{'有' if s.present else ('无' if s.present is False else '不确定')}"
+                         for b, s in seen.boxes.items())
+        console.print(f"扫描件（{FORM_LABELS.get(form, form)}）：{boxes}")
+    console.print("[bold]处理记录[/]")
+    for event in view.events:
+        console.print(f"  {event.at[:16].replace('T', ' ')}  {event.actor}  {escape(overview.describe_event(event))}")
+    return 0

@@ -103,6 +103,13 @@ class Settings:
         default=80_000_000, metadata=_doc("扫描件每页像素上限（超过即退回，防止解压炸弹；80000000 约为 A4 900 dpi）")
     )
     scan_max_pages: int = field(default=200, metadata=_doc("扫描件（多页 TIFF、PDF）页数上限，超过即退回"))
+    web_host: str = field(
+        default="127.0.0.1", metadata=_doc("办公网页（shuangsui serve）监听的地址；缺省只允许本机访问，其他地址必须先设置密码")
+    )
+    web_port: int = field(default=8080, metadata=_doc("办公网页监听的端口"))
+    web_password_hash: str = field(
+        default="", metadata=_doc("办公网页的密码（scrypt 散列，用 shuangsui serve --set-password 设置；不要手写明文）")
+    )
 
     @property
     def db_url(self) -> str:

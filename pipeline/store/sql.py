@@ -270,6 +270,15 @@ class SqlStore:
     def list_cases(self) -> list[CaseRow]:
         return [_case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
 
+    def files_for_case(self, case_id: str) -> list[FileRow]:
+        return [_file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
+
+    def case_findings(self, case_id: str) -> list[FindingRow]:
+        """The case's current findings, as its last evaluation left them."""
+        rows = self._rows("SELECT findings FROM cases WHERE id=:c", c=case_id)
+        raw = rows[0].findings if rows else None
+        return [FindingRow(**f) for f in json.loads(raw)] if raw else []
+
     def findings_for_file(self, file_id: int) -> list[FindingRow]:
         return [FindingRow(r.code, r.severity, r.field, r.message, r.article)
                 for r in self._rows("SELECT * FROM findings WHERE file_id=:f ORDER BY id", f=file_id)]
