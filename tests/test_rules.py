@@ -270,3 +270,30 @@ def test_a_deadline_running_into_a_year_without_holiday_data_is_provisional_and_
     assert late.due_publish is not None and not late.due_publish.certain
     warning = next(f for f in late.findings if f.code == "CALENDAR_UNKNOWN")
     assert "2027" in warning.message and "节假日调休.toml" in warning.message
+
+
+def test_an_answer_not_taken_is_explained_in_the_remarks_column_of_the_next_sheet(
+        ctx: Context, samples: Samples) -> None:
+    from openpyxl import load_workbook
+
+    samples.lists()
+    run(ctx)
+    outcome = check(ctx, samples, situation="已对企业进行检查。", handling="另行研究。")
+    sheet = ctx.settings.outbox / "待审核.xlsx"
+    wb = load_workbook(sheet)
+    ws = wb.worksheets[0]
+    header_row = next(r for r in ws.iter_rows() if any(c.value == "确认" for c in r))
+    col = {c.value: c.column for c in header_row}
+    row = header_row[0].row + 1
+    ws.cell(row, col["确认"]).value = "大概没问题吧"
+    wb.save(ctx.settings.inbox / "待审核.xlsx")
+    answered = run(ctx)["待审核.xlsx"]
+    assert answered.status is FileStatus.accepted
+    assert [f.code for f in answered.findings] == ["REVIEW_ANSWER_REJECTED"]
+    # The pass rewrote the sheet at its end; the reason is still in 备注, beside the same question.
+    ws = load_workbook(sheet).worksheets[0]
+    assert ws.cell(row, col["案卷编号"]).value == outcome.case
+    remark = str(ws.cell(row, col["备注"]).value or "")
+    assert "“大概没问题吧”未被采用" in remark
+    case = ctx.store.get_case(outcome.case or "")
+    assert case is not None and case.status is CaseStatus.review

@@ -44,6 +44,7 @@ REVIEW_SHEET = "待审核.xlsx"  # in the outbox
 SHEET_TITLE = "待审核"
 NO_QUESTIONS = "目前没有待审核的问题。"
 OPTION_SEP = "／"
+REMARK_EVENT = "answer_refused"  # an event on a question: why the answer given was not taken
 MAX_LIST_VALIDATION = 255  # Excel's limit for an inline list of a data validation
 
 # (header, column width); the reader finds columns by these headers, not by position.
@@ -96,9 +97,11 @@ class ReviewResult:
 def write_review_sheet(store: Store, path: Path, remarks: dict[int, str] | None = None) -> int:
     """Write the sheet of open questions to ``path`` atomically; returns the number of questions.
 
-    ``remarks`` (question id → text) go into 备注, e.g. why the last answer was not taken.
+    ``remarks`` (question id → text) go into 备注, e.g. why the last answer was not taken; remarks
+    recorded earlier (``REMARK_EVENT``) stay there until the question is answered.
     """
     sql = as_sql_store(store)
+    remarks = {**recorded_remarks(store), **(remarks or {})}
     open_questions = questions(sql, status="open")
     names: dict[str, str] = {}
     for q in open_questions:
@@ -290,10 +293,13 @@ def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> Revi
         recorded = ReviewAnswer(q.id, option, a.row)
         first_row[q.id] = recorded
         applied.append(recorded)
-    if applied:
+    if applied or remarks:
         with store.begin() as tx:
             for a in applied:
                 answer_question(tx, a.question_id, a.answer, actor)
+            for question_id, remark in remarks.items():
+                # Kept, so that every later copy of the sheet says why (the pass rewrites the sheet).
+                tx.log("question", str(question_id), REMARK_EVENT, {"remark": remark}, actor=actor)
     cases = sorted({known[a.question_id].case_id for a in applied})
     outputs: list[str] = []
     for case_id in cases:
@@ -301,6 +307,15 @@ def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> Revi
         outputs += list(getattr(done, "outputs", None) or ())
     write_review_sheet(ctx.store, ctx.settings.outbox / REVIEW_SHEET, remarks)
     return ReviewResult(applied, rejected, cases, outputs)
+
+
+def recorded_remarks(store: Store) -> dict[int, str]:
+    """Question id → the latest recorded remark (why an answer was not taken)."""
+    out: dict[int, str] = {}
+    for event in store.events("question"):
+        if event.action == REMARK_EVENT and event.detail and event.entity_id.isdigit():
+            out[int(event.entity_id)] = str(event.detail.get("remark") or "")
+    return out
 
 
 def _problem(q: Question | None, a: ReviewAnswer, option: str | None) -> str | None:

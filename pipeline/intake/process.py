@@ -34,6 +34,7 @@ from pipeline.intake.inbox import scan_inbox, settled
 from pipeline.outputs import summary
 from pipeline.outputs.bundle import auto_bundle
 from pipeline.outputs.publicity import export_pending
+from pipeline.outputs.receipts import write_receipts
 from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
 from pipeline.scan import analyse_scan, is_scan
@@ -362,7 +363,10 @@ def finish_pass(ctx: Context) -> list[str]:
     outputs += summary.refresh_reports(ctx)
     # 6. 行政处罚决定书 matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
     outputs += penalty_outputs(ctx)
-    # 7. Last, so that packages include this pass's outputs: archival packages of finished cases.
+    # 7. Today's receipts: one line per dropped file and what became of it.
+    with contextlib.suppress(OSError, OutputError):
+        outputs += write_receipts(ctx)
+    # 8. Last, so that packages include this pass's outputs: archival packages of finished cases.
     archive_ready_cases(ctx)
     return outputs
 

@@ -21,6 +21,7 @@ PUBLICITY = "双公示"          # 行政处罚 export for the 双公示 system
 WEBSITE = "网站公示"          # 公示表 PDFs and the static listing page
 ARCHIVE = "归档"              # BagIt packages per case
 PRINT = "打印"                # forms regenerated for printing, one folder per case
+RECEIPTS = "回执"             # one line per dropped file, one file per day
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 MAX_NAME = 120

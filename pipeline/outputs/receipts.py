@@ -1,0 +1,51 @@
+"""Receipts: ``outbox/回执/<YYYY-MM-DD>.txt``, one line for every file dropped that day and what became of it.
+
+A clerk who drops a file sees on the share, without asking anyone, whether it was accepted, returned,
+a duplicate or is waiting, and which case it joined. The day's file is written again from the database
+at the end of each pass, so that it is complete after a crash and never holds a line twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from pipeline.cases.context import Context
+from pipeline.core.codes import FileStatus
+from pipeline.store.base import FileRow
+from pipeline.store.outbox import RECEIPTS, publish
+
+HEADER = "收件回执（{day}）：每个放入收件箱的文件一行。退回的文件见 发件箱/退回/ 中同名的错误说明。\n\n"
+NOTE_CHARS = 120  # a line stays readable; the full reason is in the 错误说明 and on the office page
+
+
+def receipt_line(row: FileRow) -> str:
+    at = row.received_at[11:16]
+    line = f"{at}  {row.original_name}  → {row.status.label}"
+    if row.case_id:
+        line += f"  案卷 {row.case_id}"
+    if row.message and row.status in (FileStatus.rejected, FileStatus.waiting, FileStatus.duplicate):
+        note = row.message if len(row.message) <= NOTE_CHARS else row.message[:NOTE_CHARS] + "…"
+        line += f"  （{note}）"
+    return line.replace("\n", " ")
+
+
+def write_receipts(ctx: Context, day: date | None = None) -> list[str]:
+    """Write the receipt file of ``day`` (default today) when its content changed; returns its outbox path."""
+    stamp = (day or date.today()).isoformat()
+    rows = [r for r in ctx.store.list_files()
+            if r.received_at.startswith(stamp) and r.status is not FileStatus.processing]
+    if not rows:
+        return []
+    text = HEADER.format(day=stamp) + "".join(receipt_line(r) + "\n" for r in rows)
+    rel = f"{RECEIPTS}/{stamp}.txt"
+    target = ctx.settings.outbox / rel
+    data = text.encode("utf-8")
+    if target.is_file() and hashlib.sha256(target.read_bytes()).digest() == hashlib.sha256(data).digest():
+        return []
+    staged = ctx.settings.jobs_dir / "receipts" / f"{stamp}.txt"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.write_bytes(data)
+    publish(staged, target)
+    staged.unlink()
+    return [rel]
