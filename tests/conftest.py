@@ -42,10 +42,10 @@ def rng() -> random.Random:
 def settings(tmp_path: Path) -> Settings:
     # The typed-form rules are tested on their own: the signed-scan rule (test_scan_pipeline,
     # test_evidence_rules), automatic archiving (test_archive) and the periodic 综合科 bundle
-    # (test_bundle) switch themselves on.
+    # (test_bundle) and the forms printed for every open case (test_print_forms) switch themselves on.
     s = load_settings(env={}, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", data_dir=tmp_path / "var",
                       settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False, archive_auto=False,
-                      bundle_interval="off")
+                      bundle_interval="off", print_forms_auto=False)
     s.inbox.mkdir()
     return s
 
@@ -108,7 +108,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "SHUANGSUI_POLL_SECONDS": "0.2", "PYTHONPATH": str(ROOT),
                 "SHUANGSUI_REQUIRE_SIGNED_SCAN": "1" if settings.require_signed_scan else "0",
                 "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
-                "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval})
+                "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval,
+                "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0"})
     return env
 
 

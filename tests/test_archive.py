@@ -52,7 +52,7 @@ class Workspace:
 
 
 def workspace_settings(root: Path) -> Settings:
-    return load_settings(env={}, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
+    return load_settings(env={}, print_forms_auto=False, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
                          settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False)
 
 

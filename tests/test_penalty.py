@@ -24,7 +24,7 @@ PENALTY_SITUATION = "发现企业未如实登记民用爆炸物品出入库情�
 
 
 def workspace(tmp_path: Path, **overrides: Any) -> tuple[Settings, Samples]:
-    settings = load_settings(env={}, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox",
+    settings = load_settings(env={}, print_forms_auto=False, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox",
                              data_dir=tmp_path / "var", settle_seconds=0.0,
                              **{"bundle_interval": "off", **overrides})
     settings.inbox.mkdir(parents=True)

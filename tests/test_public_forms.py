@@ -57,7 +57,7 @@ def published_workspace(factory: pytest.TempPathFactory) -> Published:
         return _BUILT[0]
     root = factory.mktemp("published")
     # Archiving (its own LibreOffice work) is tested elsewhere; these tests look at the 公示 outputs.
-    settings = load_settings(env={}, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
+    settings = load_settings(env={}, print_forms_auto=False, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
                              settle_seconds=0.0, require_signed_scan=False, archive_auto=False)
     settings.inbox.mkdir()
     samples = Samples(settings, random.Random(4242))

@@ -163,7 +163,7 @@ def test_parallel_render_gives_the_same_documents_as_serial_and_reports_a_broken
 def _workspace_settings(base: Path) -> Settings:
     # Archival packages (their own LibreOffice work) are not what these tests are about.
     extra = {"archive_auto": False} if "archive_auto" in {f.name for f in dataclasses.fields(Settings)} else {}
-    return load_settings(env={}, inbox=base / "inbox", outbox=base / "outbox", data_dir=base / "var",
+    return load_settings(env={}, print_forms_auto=False, inbox=base / "inbox", outbox=base / "outbox", data_dir=base / "var",
                          settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False, **extra)
 
 

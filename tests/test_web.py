@@ -53,7 +53,7 @@ class Office:
 @pytest.fixture(scope="module")
 def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
     root = tmp_path_factory.mktemp("office")
-    settings = load_settings(env={}, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
+    settings = load_settings(env={}, print_forms_auto=False, inbox=root / "inbox", outbox=root / "outbox", data_dir=root / "var",
                              settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False, archive_auto=False,
                              bundle_interval="off")
     settings.inbox.mkdir()

@@ -202,7 +202,7 @@ def scan_findings(planned: Sequence[PlannedScan], name: str) -> list[Finding]:
         elif p.form is None:
             out.append(Finding(FindingCode.scan_pending.value, "waiting", "file",
                                f"扫描件“{name}”第 {pages} 页无法识别是检查表还是现场检查笔录，签字盖章无法核对。"
-                               "请用 shuangsui forms 打印带二维码的表单签字后重新扫描。", None))
+                               "请打印 发件箱/打印/案卷编号/ 中带二维码的表单（办公网页上也可打印），签字后重新扫描。", None))
         out.extend(Finding(FindingCode.extraction_warning.value, "warning", None, w, None) for w in p.warnings)
     return out
 

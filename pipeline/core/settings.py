@@ -103,6 +103,9 @@ class Settings:
         default=80_000_000, metadata=_doc("扫描件每页像素上限（超过即退回，防止解压炸弹；80000000 约为 A4 900 dpi）")
     )
     scan_max_pages: int = field(default=200, metadata=_doc("扫描件（多页 TIFF、PDF）页数上限，超过即退回"))
+    print_forms_auto: bool = field(
+        default=True, metadata=_doc("案卷建立或数据变化后，自动把带二维码的检查表、现场检查笔录（Word 和 PDF）放到 发件箱/打印/案卷编号/")
+    )
     web_host: str = field(
         default="127.0.0.1", metadata=_doc("办公网页（shuangsui serve）监听的地址；缺省只允许本机访问，其他地址必须先设置密码")
     )

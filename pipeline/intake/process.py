@@ -33,6 +33,7 @@ from pipeline.extract import detect_kind, extract_file
 from pipeline.intake.inbox import scan_inbox, settled
 from pipeline.outputs import summary
 from pipeline.outputs.bundle import auto_bundle
+from pipeline.outputs.print_forms import print_stale_forms
 from pipeline.outputs.publicity import export_pending
 from pipeline.outputs.receipts import write_receipts
 from pipeline.rules import bureau as rules
@@ -363,10 +364,12 @@ def finish_pass(ctx: Context) -> list[str]:
     outputs += summary.refresh_reports(ctx)
     # 6. 行政处罚决定书 matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
     outputs += penalty_outputs(ctx)
-    # 7. Today's receipts: one line per dropped file and what became of it.
+    # 7. Forms ready to print for every open case created or changed.
+    outputs += print_stale_forms(ctx)
+    # 8. Today's receipts: one line per dropped file and what became of it.
     with contextlib.suppress(OSError, OutputError):
         outputs += write_receipts(ctx)
-    # 8. Last, so that packages include this pass's outputs: archival packages of finished cases.
+    # 9. Last, so that packages include this pass's outputs: archival packages of finished cases.
     archive_ready_cases(ctx)
     return outputs
 

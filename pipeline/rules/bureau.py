@@ -347,8 +347,8 @@ def _form_evidence(f: Facts, out: dict[str, Any], form: str, boxes: tuple[str, .
     label = ev.FORM_LABELS[form]
     if scan is None:
         yield _f(FindingCode.evidence_pending, Severity.waiting, None,
-                 f"尚未收到签字盖章后的{label}扫描件。请用 shuangsui forms 打印带二维码的{label}，签字盖章后扫描放入收件箱"
-                 "（扫描件与电子版同名也可自动匹配）。", article)
+                 f"尚未收到签字盖章后的{label}扫描件。请打印 发件箱/打印/案卷编号/ 中带二维码的{label}（办公网页上也可打印），"
+                 "签字盖章后扫描放入收件箱（扫描件与电子版同名也可自动匹配）。", article)
         return
     for box in boxes:
         state = scan.boxes.get(box)
