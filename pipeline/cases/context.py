@@ -11,11 +11,16 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import ConverterPool
 from pipeline.store.originals import OriginalsStore
 from pipeline.store.sql import SqlStore
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
 
 
 @dataclass
@@ -27,7 +32,8 @@ class Runtime:
     - ``defer_pdfs``: inside a pass, 公示表 PDFs wait for the pass's one batch (``flush_pdfs``);
     - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
-      again in this process until the case changes.
+      again in this process until the case changes;
+    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes.
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -35,6 +41,7 @@ class Runtime:
     defer_pdfs: bool = False
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
+    worker: Closable | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
@@ -48,11 +55,14 @@ class Runtime:
             return pool
 
     def close(self) -> None:
-        """Close every converter pool of this runtime."""
+        """Close every converter pool and the analysis worker of this runtime."""
         with self.lock:
             for pool in self.pools.values():
                 pool.close()
             self.pools.clear()
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
 
 
 def _profile_root() -> Path:
@@ -69,3 +79,8 @@ class Context:
     store: SqlStore
     originals: OriginalsStore
     run: Runtime = field(default_factory=Runtime, compare=False)
+
+    def close(self) -> None:
+        """Close the database, the converter pools and the analysis worker."""
+        self.run.close()
+        self.store.close()

@@ -54,7 +54,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
         return 0
     finally:
         converter.close()
-        ctx.store.close()
+        ctx.close()
 
 
 def _print_result(result: Any) -> None:
@@ -73,7 +73,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         result = verify_package(args.path, ctx)
     finally:
         if ctx is not None:
-            ctx.store.close()
+            ctx.close()
     out.print(f"归档包：{args.path}" + (f"  档号 {result.code}" if result.code else ""), soft_wrap=True, markup=False, highlight=False)
     if result.checks is not None:
         for check in result.checks.checks:

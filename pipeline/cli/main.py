@@ -112,7 +112,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     try:
         outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
     finally:
-        ctx.store.close()
+        ctx.close()
     if args.json:
         print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
     else:
@@ -149,7 +149,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
             if server is not None:
                 server.should_exit = True
     finally:
-        ctx.store.close()
+        ctx.close()
     console.print("已停止监视。")
     return 0
 
@@ -190,7 +190,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         written = fill_demo_inbox(settings, ctx.store, only_if_empty=args.if_empty)
     finally:
-        ctx.store.close()
+        ctx.close()
     for path in written:
         console.print(f"已放入 {path}")
     if not written:
@@ -223,7 +223,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise BadArgsError(f"月份“{month}”格式不对，请写成 2026-11。")
         return print_status(ctx, out, only=StatusFilter(parse_state(args.state), args.overdue, month, args.all))
     finally:
-        ctx.store.close()
+        ctx.close()
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -237,7 +237,7 @@ def cmd_case(args: argparse.Namespace) -> int:
                                      last_result_date=args.last_result_date, targeted=targeted,
                                      actor=_actor()))
     finally:
-        ctx.store.close()
+        ctx.close()
     return 0
 
 
@@ -247,7 +247,7 @@ def cmd_calendar(args: argparse.Namespace) -> int:
     try:
         return print_month(args.month, calendar_for(ctx), out)
     finally:
-        ctx.store.close()
+        ctx.close()
 
 
 def cmd_lists(args: argparse.Namespace) -> int:
@@ -262,7 +262,7 @@ def cmd_lists(args: argparse.Namespace) -> int:
             return int(ExitCode.input_file) if outcome.status is FileStatus.rejected else 0
         return print_lists(ctx.store, out)
     finally:
-        ctx.store.close()
+        ctx.close()
 
 
 def cmd_review(args: argparse.Namespace) -> int:
@@ -276,7 +276,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         out.print(answer_from_cli(ctx, args.question, args.answer, _actor()))
         return 0
     finally:
-        ctx.store.close()
+        ctx.close()
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -26,7 +26,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             "week" if ctx.settings.bundle_interval == "week" else "month", date.today())
         result = build(ctx, period, force=args.force)
     finally:
-        ctx.store.close()
+        ctx.close()
     if not result.built:
         out.print(f"{period.label}的移交包已存在：{result.zip_path}。如需重新生成，请加 --force。")
         return 0
@@ -42,7 +42,7 @@ def cmd_publicity(args: argparse.Namespace) -> int:
     try:
         result = export_pending(ctx, everything=args.all)
     finally:
-        ctx.store.close()
+        ctx.close()
     for warning in result.warnings:
         console.print(f"提示：{warning}", style="yellow")
     if not result.outputs:

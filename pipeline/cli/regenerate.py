@@ -56,7 +56,7 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
             report = regenerate(ctx, selection, dry_run=args.dry_run, workers=args.workers, actor=actor(),
                                 on_progress=on_progress)
     finally:
-        ctx.store.close()
+        ctx.close()
     if args.json:
         print(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
         return 0

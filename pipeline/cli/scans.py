@@ -49,4 +49,4 @@ def cmd_forms(args: argparse.Namespace) -> int:
                 console.print(f"    [red]失败[/] {problem}")
         return 1 if any(f.problems for f in printed) else 0
     finally:
-        ctx.store.close()
+        ctx.close()

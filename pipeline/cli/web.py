@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         serve(ctx, host, port, WebConfig(read_only=args.read_only, password_hash=settings.web_password_hash or None))
         return 0
     finally:
-        ctx.store.close()
+        ctx.close()
 
 
 def set_password(args: argparse.Namespace) -> int:

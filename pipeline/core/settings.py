@@ -51,6 +51,12 @@ class Settings:
         default=2.0, metadata=_doc("文件大小和修改时间保持不变多久后才开始处理（秒），防止处理写了一半的文件")
     )
     max_file_mb: int = field(default=200, metadata=_doc("单个文件的大小上限（MB），超过即退回"))
+    file_memory_mb: int = field(
+        default=1024, metadata=_doc("分析单个文件的进程可用的内存上限（MB）；超过即以“文件过于复杂”退回，其他文件照常处理")
+    )
+    file_timeout_s: float = field(
+        default=120.0, metadata=_doc("分析单个文件的时间上限（秒）；超过即以“文件过于复杂”退回，其他文件照常处理")
+    )
     case_prefix: str = field(default="SS", metadata=_doc("案卷编号前缀，编号形如 SS-2026-00001"))
     default_task_name: str = field(
         default="", metadata=_doc("抽查任务名称的缺省值（名录库未提供时使用；留空则案卷等待补充）")

@@ -32,6 +32,7 @@ import fcntl
 import logging
 import os
 import queue
+import resource
 import shutil
 import signal
 import subprocess
@@ -394,6 +395,7 @@ class Converter(_Converting):
                     stderr=subprocess.STDOUT,
                     cwd=work,
                     start_new_session=True,  # its own process group, killed as a whole
+                    preexec_fn=_lift_address_space_limit if _address_space_limited() else None,
                 )
             except OSError as exc:
                 raise LibreOfficeMissing(self.setting, f"（{self.exe} 无法运行：{exc}）") from exc
@@ -426,6 +428,18 @@ def _stage(source: Path, link: Path) -> Path:
     except OSError:
         shutil.copyfile(source, link)
     return link
+
+
+def _address_space_limited() -> bool:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    return soft != resource.RLIM_INFINITY
+
+
+def _lift_address_space_limit() -> None:
+    # In the analysis worker (intake.worker) the soft RLIMIT_AS bounds Python's parsing; LibreOffice
+    # has its own timeout and is not bounded by it. Runs only there, where no other thread exists.
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -12,7 +12,7 @@ from pipeline.core import checks
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.errors import InputFileError
 from pipeline.core.sniff import detect_kind
-from pipeline.intake.process import LISTS_FOLDER, commit, plan_list_import
+from pipeline.intake.process import LISTS_FOLDER, analyse, commit, plan_for
 from pipeline.store.sql import now_iso
 
 
@@ -64,7 +64,7 @@ def import_list_file(ctx: Context, path: Path) -> Outcome:
             if st.st_size > ctx.settings.max_file_mb * 1024 * 1024:
                 raise InputFileError(f"文件大小 {st.st_size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
                                      "请确认选择的是名录表格本身。", code=FindingCode.file_too_large.value)
-            plan = plan_list_import(received)
+            plan = plan_for(received, analyse(ctx, received), job, ctx)
         except InputFileError as exc:
             code = FindingCode(exc.code) if exc.code in FindingCode._value2member_map_ else FindingCode.file_unreadable
             plan = Plan(status=FileStatus.rejected, findings=(checks.error(code, exc.field, exc.message),))

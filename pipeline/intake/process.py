@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import shutil
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from pipeline.archive import archive_ready_cases
 from pipeline.cases import casework, facts, lists, notes, penalty, public_forms, review, scanwork
 from pipeline.cases.context import Context
 from pipeline.cases.penalty import plan_penalty_decision
+from pipeline.cases.review import ReviewAnswer
 from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
-from pipeline.core.errors import InputFileError, OutputError
+from pipeline.core.errors import InputFileError, OutputError, StoreError
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.settings import Settings
 from pipeline.core.text import company_key
-from pipeline.extract import detect_kind, extract_file
+from pipeline.extract import detect_kind
+from pipeline.intake.analysis import Analysed, AnalysisTask
 from pipeline.intake.inbox import scan_inbox, settled
+from pipeline.intake.worker import AnalysisWorker, internal_error
 from pipeline.outputs import summary
 from pipeline.outputs.bundle import auto_bundle
 from pipeline.outputs.print_forms import print_stale_forms
@@ -38,13 +41,15 @@ from pipeline.outputs.publicity import export_pending
 from pipeline.outputs.receipts import write_receipts
 from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
-from pipeline.scan import analyse_scan, is_scan
+from pipeline.scan import ScanAnalysis
 from pipeline.store import OutputRow, open_store
 from pipeline.store.originals import OriginalsStore
 from pipeline.store.outbox import publish, unique_path
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
+
+log = logging.getLogger(__name__)
 
 
 # --- stage 1: receive ---------------------------------------------------------------------------
@@ -95,38 +100,53 @@ def _received(file_id: int, path: Path, rel: str, sha: str, st: os.stat_result, 
 
 # --- stage 2: plan the work in a job folder -----------------------------------------------------
 
-def plan_list_import(received: Received) -> Plan:
-    imported = lists.read_list(received.stored, display_name=received.name)
+def analyse(ctx: Context, received: Received) -> Analysed:
+    """What the file is, read in the worker process (memory and time limits); refusals are raised."""
+    worker = ctx.run.worker
+    if not isinstance(worker, AnalysisWorker):
+        worker = ctx.run.worker = AnalysisWorker(ctx.settings)
+    analysed = worker.analyse(AnalysisTask(received.stored, received.name, received.kind,
+                                           received.rel.split("/")[0] == LISTS_FOLDER))
+    if analysed.refusal is not None:
+        raise analysed.refusal.error()
+    return analysed
+
+
+def plan_for(received: Received, analysed: Analysed, job: Path, ctx: Context) -> Plan:
+    """The plan for what the analysis found."""
+    if analysed.imported_list is not None:
+        return plan_list_import(analysed.imported_list)
+    if analysed.answers is not None:
+        return plan_review_sheet(received, list(analysed.answers), ctx)
+    if analysed.scan is not None and analysed.extraction is None:
+        return plan_scan(received, job, ctx, analysed.scan)
+    assert analysed.extraction is not None
+    plan = plan_typed(received, analysed.extraction, job, ctx)
+    if analysed.scan is not None:
+        # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
+        # pages its signed copy (or other forms, by their QR codes).
+        scans = scanwork.plan_scans(analysed.scan, name=received.name, rel=received.rel, sha256=received.sha256,
+                                    ctx=ctx, default_case=plan.case_id)
+        plan = dataclasses.replace(plan, scans=tuple(scans))
+    return plan
+
+
+def plan_list_import(imported: lists.ImportedList) -> Plan:
     findings = tuple(checks.warning(FindingCode.extraction_warning, None, w) for w in imported.warnings)
     return Plan(status=FileStatus.accepted, findings=findings, form=f"list:{imported.kind.kind}",
                 list_import=imported)
 
 
-def plan_review_sheet(received: Received, ctx: Context) -> Plan:
+def plan_review_sheet(received: Received, answers: list[ReviewAnswer], ctx: Context) -> Plan:
     """A 待审核.xlsx dropped back with 确认 filled: apply the answers (idempotent, so a rerun after a
     crash records nothing twice); rows that could not be taken are reported."""
-    result = review.apply_answers(ctx, review.read_review_sheet(received.stored), actor=f"inbox:{received.name}")
+    result = review.apply_answers(ctx, answers, actor=f"inbox:{received.name}")
     findings = tuple(checks.warning(FindingCode.review_answer_rejected, None, message)
                      for _row, message in result.rejected)
     return Plan(status=FileStatus.accepted, findings=findings, form="review_sheet")
 
 
-def plan_document(received: Received, job: Path, ctx: Context) -> Plan:
-    if scanwork.is_scan_candidate(received.kind) and is_scan(received.stored):
-        analysis = analyse_scan(received.stored, ctx.settings)
-        if not analysis.text_pages:
-            return plan_scan(received, job, ctx, analysis)
-        # A PDF with typed pages and scanned pages: the typed pages are the form, the scanned
-        # pages its signed copy (or other forms, by their QR codes).
-        plan = plan_typed(received, job, ctx)
-        scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256,
-                                    ctx=ctx, default_case=plan.case_id)
-        return dataclasses.replace(plan, scans=tuple(scans))
-    return plan_typed(received, job, ctx)
-
-
-def plan_typed(received: Received, job: Path, ctx: Context) -> Plan:
-    extraction = extract_file(received.stored, display_name=received.name)
+def plan_typed(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     if extraction.form == "site_record":
         return plan_site_record(received, extraction, job, ctx)
     if extraction.form == "penalty_decision":
@@ -165,7 +185,7 @@ def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx:
                 case_is_new=case_id is None, case_status=CaseStatus.received)
 
 
-def plan_scan(received: Received, job: Path, ctx: Context, analysis: Any) -> Plan:
+def plan_scan(received: Received, job: Path, ctx: Context, analysis: ScanAnalysis) -> Plan:
     """A signed scan: each form in it joins its case with its box evidence, or waits in 待匹配."""
     scans = scanwork.plan_scans(analysis, name=received.name, rel=received.rel, sha256=received.sha256, ctx=ctx)
     findings = scanwork.scan_findings(scans, received.name)
@@ -277,7 +297,15 @@ def _remove_from_inbox(path: Path) -> None:
 # --- the pipeline ---------------------------------------------------------------------------------
 
 def process_file(path: Path, ctx: Context) -> Outcome:
-    received = receive(path, ctx)
+    """One file through the stages. Whatever goes wrong with this file is this file's outcome."""
+    rel = path.relative_to(ctx.settings.inbox).as_posix()
+    try:
+        received = receive(path, ctx)
+    except InputFileError as exc:
+        # Not copied in (moved away, no read permission): it stays in the inbox and is tried again.
+        return Outcome(rel, "", FileStatus.waiting, None, (checks.warning(
+            FindingCode(exc.code) if exc.code in FindingCode._value2member_map_ else FindingCode.file_unreadable,
+            "file", exc.message),))
     if isinstance(received, Outcome):
         return received
     job = ctx.settings.jobs_dir / str(received.file_id)
@@ -290,17 +318,18 @@ def process_file(path: Path, ctx: Context) -> Outcome:
                     f"文件大小 {received.size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
                     "请确认放入的是检查表本身；扫描件请降低分辨率（200–300 dpi）后重新放入。",
                     code=FindingCode.file_too_large.value)
-            if received.rel.split("/")[0] == LISTS_FOLDER:
-                plan = plan_list_import(received)
-            else:
-                plan = (plan_review_sheet(received, ctx) if received.kind == "xlsx"
-                        and review.is_review_sheet(received.stored) else plan_document(received, job, ctx))
+            plan = plan_for(received, analyse(ctx, received), job, ctx)
         except InputFileError as exc:
             if exc.code == FindingCode.scan_pending.value:
                 return commit(received, plan_scan_pending(received, job, exc), ctx)
             finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
                                    else FindingCode.file_unreadable, exc.field, exc.message)
             plan = plan_rejection(received, job, [finding])
+        except (StoreError, OutputError):
+            raise  # the pass's trouble (database, outbox), not this file's
+        except Exception as exc:
+            log.exception("planning %s failed", received.rel)
+            plan = plan_rejection(received, job, [_internal_finding(exc)])
         outcome = commit(received, plan, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
@@ -313,6 +342,11 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             if done is not None:
                 outcome = dataclasses.replace(outcome, outputs=outcome.outputs + done.outputs)
     return outcome
+
+
+def _internal_finding(exc: BaseException) -> Finding:
+    error = internal_error(f"{type(exc).__name__}: {exc}"[:200])
+    return checks.error(FindingCode.internal_error, error.field, error.message)
 
 
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
@@ -333,7 +367,13 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
     for path in paths:
         if not path.exists():
             continue
-        outcome = process_file(path, ctx)
+        try:
+            outcome = process_file(path, ctx)
+        except (StoreError, OutputError) as exc:
+            # The file stays in the inbox (its row says processing) and is taken up again next pass.
+            log.warning("%s not finished: %s", path, exc)
+            outcome = Outcome(path.relative_to(inbox).as_posix(), "", FileStatus.processing, None,
+                              (checks.warning(FindingCode.internal_error, "file", f"{exc.message}本文件将在下一轮重新处理。"),))
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -344,34 +384,49 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
 def finish_pass(ctx: Context) -> list[str]:
     """The end-of-pass steps, in this order; returns the outbox paths they wrote.
 
-    Each output step tolerates a file it cannot write (open in Excel on the share): it is written on a
-    later pass.
+    A step that fails is logged and the next one runs: what it would have written is written on a
+    later pass (a file open in Excel on the share, a LibreOffice that crashed).
     """
-    # 1. A scan waiting in 待匹配 may match a case that arrived since.
+    outputs: list[str] = []
+    steps: tuple[tuple[str, Callable[[Context], object]], ...] = (
+        # A scan waiting in 待匹配 may match a case that arrived since.
+        ("rematch scans", _rematch_scans),
+        # Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
+        # undecided case once per pass (cheap; unchanged notes are not rewritten).
+        ("re-evaluate open cases", casework.reevaluate_open_cases),
+        ("待审核 sheet", _review_sheet),
+        # The pass's 公示表 PDFs in one LibreOffice batch, then 公示表汇总.xlsx and the 网站公示 page.
+        ("公示表 PDFs", public_forms.flush_pdfs),
+        ("汇总 and website", summary.refresh_reports),
+        # 行政处罚决定书 matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
+        ("penalties", penalty_outputs),
+        # Forms ready to print for every open case created or changed.
+        ("forms to print", print_stale_forms),
+        # Today's receipts: one line per dropped file and what became of it.
+        ("receipts", write_receipts),
+        # Last, so that packages include this pass's outputs: archival packages of finished cases.
+        ("archive", archive_ready_cases),
+    )
+    for name, step in steps:
+        try:
+            result = step(ctx)
+        except Exception:
+            log.exception("end-of-pass step %s failed; it runs again next pass", name)
+            continue
+        if isinstance(result, list) and all(isinstance(r, str) for r in result):
+            outputs += result
+    return outputs
+
+
+def _rematch_scans(ctx: Context) -> None:
     for case_id in scanwork.rematch_unmatched(ctx):
         casework.reevaluate_case(ctx, case_id)
-    # 2. Lists may have changed, and a crash may have left a recorded case unevaluated: evaluate every
-    #    undecided case once per pass (cheap; unchanged notes are not rewritten).
-    casework.reevaluate_open_cases(ctx)
-    # 3. The 待审核 sheet.
+
+
+def _review_sheet(ctx: Context) -> None:
     sheet = ctx.settings.outbox / review.REVIEW_SHEET
     if sheet.exists() or review.questions(ctx.store):
-        with contextlib.suppress(OSError, OutputError):
-            review.write_review_sheet(ctx.store, sheet)
-    # 4. The pass's 公示表 PDFs in one LibreOffice batch, then 5. 公示表汇总.xlsx and the 网站公示 page
-    #    when a row changed.
-    outputs = public_forms.flush_pdfs(ctx)
-    outputs += summary.refresh_reports(ctx)
-    # 6. 行政处罚决定书 matched to cases that arrived since; the 双公示 export and a due 综合科 bundle.
-    outputs += penalty_outputs(ctx)
-    # 7. Forms ready to print for every open case created or changed.
-    outputs += print_stale_forms(ctx)
-    # 8. Today's receipts: one line per dropped file and what became of it.
-    with contextlib.suppress(OSError, OutputError):
-        outputs += write_receipts(ctx)
-    # 9. Last, so that packages include this pass's outputs: archival packages of finished cases.
-    archive_ready_cases(ctx)
-    return outputs
+        review.write_review_sheet(ctx.store, sheet)
 
 
 def penalty_outputs(ctx: Context, today: date | None = None) -> list[str]:

@@ -1,0 +1,72 @@
+"""The analysis of one received file: everything that parses what came from outside, and nothing else.
+
+``analyse_file`` reads the stored copy (sniffing, list sheets, the 待审核 sheet, check tables, site
+records, decisions, scans, LibreOffice conversion of old formats) and returns plain picklable data, or
+the ``InputFileError`` that explains the file. It touches neither the database nor the outbox, so that
+it can run in a worker process with memory and time limits (``intake.worker``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.cases import lists, review, scanwork
+from pipeline.cases.review import ReviewAnswer
+from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
+from pipeline.core.settings import Settings
+from pipeline.extract import extract_file
+from pipeline.scan import ScanAnalysis, analyse_scan, is_scan
+
+
+@dataclass(frozen=True)
+class AnalysisTask:
+    path: Path               # the stored copy (originals store), never the inbox file
+    name: str                # the name staff gave it
+    kind: str                # sniffed content kind
+    is_list: bool            # dropped into inbox/名录库/
+
+
+@dataclass(frozen=True)
+class Analysed:
+    """What a file turned out to be: exactly one of the fields is set, or ``error`` explains it."""
+
+    imported_list: lists.ImportedList | None = None
+    answers: tuple[ReviewAnswer, ...] | None = None
+    scan: ScanAnalysis | None = None
+    extraction: Extraction | None = None   # with ``scan``: the typed pages of a mixed PDF
+    refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An ``InputFileError`` as plain data (exceptions with keyword arguments do not pickle whole)."""
+
+    message: str
+    field: str | None
+    code: str
+
+    @classmethod
+    def of(cls, exc: InputFileError) -> Refusal:
+        return cls(exc.message, exc.field, exc.code)
+
+    def error(self) -> InputFileError:
+        return InputFileError(self.message, field=self.field, code=self.code)
+
+
+def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
+    try:
+        if task.is_list:
+            return Analysed(imported_list=lists.read_list(task.path, display_name=task.name))
+        if task.kind == "xlsx" and review.is_review_sheet(task.path):
+            return Analysed(answers=tuple(review.read_review_sheet(task.path)))
+        if scanwork.is_scan_candidate(task.kind) and is_scan(task.path):
+            analysis = analyse_scan(task.path, settings)
+            if not analysis.text_pages:
+                return Analysed(scan=analysis)
+            # A PDF with typed pages and scanned pages: the typed pages are the form.
+            return Analysed(scan=analysis, extraction=extract_file(task.path, display_name=task.name))
+        return Analysed(extraction=extract_file(task.path, display_name=task.name))
+    except InputFileError as exc:
+        return Analysed(refusal=Refusal.of(exc))
