@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import ConverterPool
+from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
-from pipeline.store.sql import SqlStore
 
 
 @dataclass
@@ -66,6 +66,6 @@ class Context:
     """One pass's (or one command's) settings, database and originals store."""
 
     settings: Settings
-    store: SqlStore
+    store: Store
     originals: OriginalsStore
     run: Runtime = field(default_factory=Runtime, compare=False)

@@ -353,7 +353,7 @@ def finish_pass(ctx: Context) -> list[str]:
     casework.reevaluate_open_cases(ctx)
     # 3. The 待审核 sheet.
     sheet = ctx.settings.outbox / review.REVIEW_SHEET
-    if sheet.exists() or review.questions(ctx.store):
+    if sheet.exists() or ctx.store.questions():
         with contextlib.suppress(OSError, OutputError):
             review.write_review_sheet(ctx.store, sheet)
     # 4. The pass's 公示表 PDFs in one LibreOffice batch, then 5. 公示表汇总.xlsx and the 网站公示 page
