@@ -1,4 +1,5 @@
-"""The package's house rules, read from the source with ``ast``: layers, import circles, root modules.
+"""The package's house rules, read from the source with ``ast``: layers, import circles, root modules,
+and SQL only in ``pipeline/store``.
 
 Layers, lowest first; a module may import its own layer and the layers below it, never above. Every
 import counts (module level, inside functions, under ``TYPE_CHECKING``), since each is a dependency a
@@ -8,9 +9,14 @@ reader has to hold in their head.
 from __future__ import annotations
 
 import ast
+import inspect
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
+
+from pipeline.store import SqlStore, Store, StoreTx
+from pipeline.store.sql import SqlTx
 
 PIPELINE = Path(__file__).resolve().parent.parent / "pipeline"
 LAYERS = ("core", "store", "documents", "scan", "extract", "rules", "cases", "outputs", "archive", "intake",
@@ -153,3 +159,68 @@ def test_only_the_command_line_prints() -> None:
                               and any((getattr(n, "module", None) or a.name).split(".")[0] == "rich" for a in n.names)
                               for n in ast.walk(ast.parse(path.read_text(encoding="utf-8")))))
     assert printing == []
+
+
+# --- SQL only in pipeline/store ------------------------------------------------------------------
+
+_SQL_CALL = re.compile(r"\.execute\(|\.exec_driver_sql\(|\bengine\.(connect|begin)\(|\.raw_connection\(")
+_SQL_WORDS = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|CREATE|ALTER|DROP|PRAGMA)\b", re.IGNORECASE)
+_DB_HANDLES = frozenset({"engine", "conn", "raw_connection", "exec_driver_sql"})
+
+
+def _sql_sites(source: str, where: str) -> list[str]:
+    """Lines of ``source`` that import sqlalchemy, run a statement, reach for the store's connection,
+    or pass an SQL statement to ``text(``."""
+    found = [f"{where}:{n}" for n, line in enumerate(source.splitlines(), 1)
+             if _SQL_CALL.search(line) and not line.lstrip().startswith("#")]
+    for node in ast.walk(ast.parse(source)):
+        modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                   else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+        if any(m.split(".")[0] == "sqlalchemy" for m in modules):
+            found.append(f"{where}:{node.lineno} import sqlalchemy")
+        elif isinstance(node, ast.Attribute) and node.attr in _DB_HANDLES:
+            found.append(f"{where}:{node.lineno} .{node.attr}")
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Name | ast.Attribute)
+              and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr) == "text"):
+            literal = " ".join(c.value for a in node.args for c in ast.walk(a)
+                               if isinstance(c, ast.Constant) and isinstance(c.value, str))
+            if _SQL_WORDS.search(literal):
+                found.append(f"{where}:{node.lineno} text(SQL)")
+    return sorted(set(found))
+
+
+def test_no_sql_outside_the_store() -> None:
+    """Callers see the ``Store`` interface and its rows, never SQLAlchemy, a connection or a statement:
+    a second database (issue #14) then has one interface to implement."""
+    sites = []
+    for name, path in _modules().items():
+        if _layer(name) != "store":
+            sites += _sql_sites(path.read_text(encoding="utf-8"), name)
+    assert sites == []
+
+
+def test_the_sql_finder_finds_sql() -> None:
+    snippet = (
+        "from sqlalchemy import text\n"
+        "def f(store, tx, case_id):\n"
+        "    with store.engine.connect() as c:\n"
+        "        c.execute(text('SELECT id FROM cases'))\n"
+        "    tx.conn\n"
+        "    text(f\"UPDATE cases SET x={case_id}\")\n"
+        "    text('a plain sentence')\n"
+    )
+    assert _sql_sites(snippet, "m") == ["m:1 import sqlalchemy", "m:3", "m:3 .engine", "m:4", "m:4 text(SQL)",
+                                        "m:5 .conn", "m:6 text(SQL)"]
+
+
+def _parameters(cls: type) -> dict[str, str]:
+    """Public method → its parameters as written (return types may narrow, e.g. ``begin``)."""
+    return {n: str(inspect.signature(getattr(cls, n)).replace(return_annotation=inspect.Signature.empty))
+            for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+
+
+def test_the_sql_store_implements_the_whole_interface() -> None:
+    """Every method the protocols declare exists on the SQL implementation with the same parameters."""
+    for protocol, impl in ((Store, SqlStore), (StoreTx, SqlTx)):
+        declared, present = _parameters(protocol), _parameters(impl)
+        assert {n: present.get(n) for n in declared} == declared

@@ -21,7 +21,7 @@ from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
 from pipeline.intake.process import Context, open_context
 from pipeline.samples.fictional import Company
-from pipeline.store.questions import Ask, questions, sync_questions
+from pipeline.store import Ask
 from tests.conftest import Samples, process_json
 
 LONG_OPTIONS = tuple(f"第{n}种情况：企业已按要求完成整改并提交了书面报告" for n in range(1, 13))
@@ -54,13 +54,13 @@ def ctx(settings: Settings) -> Iterator[Context]:
                        status=CaseStatus.review, record=None)
         tx.create_case("SS-2026-00002", unit_name="烟台恒信精密机械有限公司", unit_key="烟台恒信精密机械",
                        check_date="2026-11-10", status=CaseStatus.review, record=None)
-        sync_questions(tx, "SS-2026-00001", [
+        tx.sync_questions("SS-2026-00001", [
             Ask("UNIT_NEAR_MATCH", "UNIT_NEAR_MATCH", "inspected_unit", "是否为同一企业？", "烟台恒信（9137…）",
                 ("是", "否")),
             Ask("RESULT_UNDECIDED", "RESULT_UNDECIDED", "situation", "请选择检查抽查结果。", "抽查情况：见附页",
                 ("未发现问题", "发现问题已责令改正")),
         ])
-        sync_questions(tx, "SS-2026-00002", [
+        tx.sync_questions("SS-2026-00002", [
             Ask("USCC_INVALID", "USCC_INVALID", "uscc", "代码校验位不符，请核对。", "91370600MA3C0000X0",
                 ("代码无误", "代码有误，需更正名录库")),
             Ask("OTHER", "OTHER", "handling", "选择整改情况。", None, LONG_OPTIONS),
@@ -100,7 +100,7 @@ def test_answers_from_the_sheet_are_recorded_and_cases_evaluated_again(
     outbox_sheet = ctx.settings.outbox / review.REVIEW_SHEET
     review.write_review_sheet(ctx.store, outbox_sheet)
     rows = _rows(outbox_sheet)
-    ids = {(q.case_id, q.key): q.id for q in questions(ctx.store)}
+    ids = {(q.case_id, q.key): q.id for q in ctx.store.questions()}
     near, result, uscc = (ids[("SS-2026-00001", "UNIT_NEAR_MATCH")], ids[("SS-2026-00001", "RESULT_UNDECIDED")],
                           ids[("SS-2026-00002", "USCC_INVALID")])
     # Staff fill 确认 and drop the sheet into the inbox.
@@ -133,7 +133,7 @@ def test_answers_from_the_sheet_are_recorded_and_cases_evaluated_again(
     assert outcome.rejected == [(bad_row, f"第 {bad_row} 行：答案“不知道”不在可选答案（未发现问题／发现问题已责令改正）中，"
                                           "请从下拉列表中选择。")]
     assert calls == ["SS-2026-00001", "SS-2026-00002"] and outcome.cases == calls
-    answered = {q.id: q for q in questions(ctx.store, status="answered")}
+    answered = {q.id: q for q in ctx.store.questions(status="answered")}
     assert answered[near].answer == "是" and answered[near].answered_by == "inbox:张三"
     assert answered[uscc].answer == "代码有误，需更正名录库"
     assert result not in answered
@@ -157,7 +157,7 @@ def test_cli_answers_and_empty_sheet(ctx: Context) -> None:
     assert print_questions(ctx.store, console) == 0
     listed = console.export_text()
     assert "是否为同一企业？" in listed and "=1+1" in listed and "是／否" in listed
-    qs = {q.key: q.id for q in questions(ctx.store)}
+    qs = {q.key: q.id for q in ctx.store.questions()}
     with pytest.raises(BadArgsError, match="不在可选答案"):
         review.answer_from_cli(ctx, qs["UNIT_NEAR_MATCH"], "也许", "cli:tester")
     with pytest.raises(BadArgsError, match="不存在"):

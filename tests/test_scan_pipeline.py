@@ -86,7 +86,7 @@ def test_a_signed_scan_with_the_qr_code_completes_its_case(ctx: Context, samples
     assert status(ctx, case_id) is CaseStatus.incomplete  # the second page is still missing
     write_scan(pages[1:], ctx.settings.inbox / "扫描0002.jpg", quality=70)
     assert run(ctx)["扫描0002.jpg"].case == case_id
-    seen = case_evidence(ctx.store, case_id).of("check_table")
+    seen = case_evidence(ctx.store.scan_boxes(case_id)).of("check_table")
     assert seen is not None and all(s.present for s in seen.boxes.values())
     assert status(ctx, case_id) in MOVED_ON
     assert list((ctx.settings.outbox / "公示表").glob("*.docx"))
@@ -124,7 +124,7 @@ def test_a_scan_without_a_known_case_waits_then_matches_its_typed_file_by_name(
     typed = run(ctx)["检查表-恒信.docx"]
     assert typed.case
     assert not note.exists()
-    seen = case_evidence(ctx.store, typed.case).of("check_table")
+    seen = case_evidence(ctx.store.scan_boxes(typed.case)).of("check_table")
     assert seen is not None and seen.boxes["authority_seal"].file_name == "检查表-恒信-签字.pdf"
     assert status(ctx, typed.case) in MOVED_ON
     scan_row = next(f for f in ctx.store.list_files() if f.original_name == "检查表-恒信-签字.pdf")
@@ -141,7 +141,7 @@ def test_one_pdf_holding_the_table_and_the_site_record_completes_an_on_site_chec
     write_scan(pages, ctx.settings.inbox / "签字件.pdf", quality=80, dpi=200)
     outcome = run(ctx)["签字件.pdf"]
     assert outcome.status is FileStatus.accepted
-    seen = case_evidence(ctx.store, case_id)
+    seen = case_evidence(ctx.store.scan_boxes(case_id))
     assert set(seen.scans) == {"check_table", "site_record"}
     record = seen.scans["site_record"].boxes
     assert record["refusal_reason"].present and not record["party_seal"].present

@@ -30,7 +30,6 @@ from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError
 from pipeline.core.settings import Settings, load_settings
 from pipeline.intake.process import open_context, process_inbox
-from pipeline.store.questions import questions
 from pipeline.web.app import WebConfig, create_app
 from pipeline.web.security import check_password, hash_password, inside
 from pipeline.web.server import check_bind, start_in_thread
@@ -127,7 +126,7 @@ def test_nothing_outside_the_folders_can_be_fetched(office: Office, tmp_path: Pa
 
 
 def test_an_answer_needs_the_form_token_and_read_only_refuses(office: Office) -> None:
-    [question] = questions(office.ctx.store, status="open", case_id=office.review_case)
+    [question] = office.ctx.store.questions(status="open", case_id=office.review_case)
     web = client(office)
     forged = web.post(f"/questions/{question.id}", data={"answer": question.options[0], "case": office.review_case,
                                                        "csrf": "0" * 64})
@@ -135,7 +134,7 @@ def test_an_answer_needs_the_form_token_and_read_only_refuses(office: Office) ->
     read_only = client(office, read_only=True)
     assert "只读" in read_only.get(f"/cases/{office.review_case}").text
     assert read_only.post(f"/questions/{question.id}", data={"answer": "x"}).status_code == 403
-    assert questions(office.ctx.store, status="open", case_id=office.review_case) == [question]
+    assert office.ctx.store.questions(status="open", case_id=office.review_case) == [question]
 
 
 def test_a_password_guards_every_page_but_healthz(office: Office) -> None:
@@ -196,7 +195,7 @@ def test_in_chromium_filter_open_a_case_answer_and_print(office: Office) -> None
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-    assert questions(office.ctx.store, status="open", case_id=office.review_case) == []
+    assert office.ctx.store.questions(status="open", case_id=office.review_case) == []
     text = "".join(page.extract_text() or "" for page in PdfReader(str(pdf)).pages).replace("\n", "")
     case = office.ctx.store.get_case(office.review_case)
     assert case is not None and (case.unit_name or "")[:6] in text

@@ -10,18 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
 from pipeline.archive.model import Document
 from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus
 from pipeline.extract import detect_kind
-from pipeline.store import CaseRow
+from pipeline.store import CaseRow, OutputRow
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import ARCHIVE, safe_filename
-
-# Files that belong to the case's record (a duplicate is the same bytes as a file already included).
-_ATTACHED = ("accepted", "waiting")
 
 # Notes that only describe a passing state; they are replaced or removed as the case moves on.
 _TRANSIENT_OUTPUTS = frozenset({"waiting_note", "scan_note"})
@@ -60,17 +55,11 @@ class CaseContent:
 
 def collect(ctx: Context, case: CaseRow) -> CaseContent:
     """Every document of ``case`` in package order: originals by arrival, then outputs by creation."""
-    with ctx.store.engine.connect() as conn:
-        files = list(conn.execute(text(
-            "SELECT * FROM files WHERE (case_id=:c AND status IN ('accepted', 'waiting'))"
-            + (" OR id IN (SELECT file_id FROM scan_documents WHERE case_id=:c)" if _has_table(conn, "scan_documents")
-               else "") + " ORDER BY id"), {"c": case.id}))
-        scan_forms: dict[int, set[str]] = {}
-        if _has_table(conn, "scan_documents"):
-            for r in conn.execute(text("SELECT file_id, form FROM scan_documents WHERE case_id=:c"), {"c": case.id}):
-                scan_forms.setdefault(r.file_id, set()).add(r.form or "")
-        outputs = list(conn.execute(text(
-            "SELECT id, kind, path, sha256, created_at FROM outputs WHERE case_id=:c ORDER BY id"), {"c": case.id}))
+    files = ctx.store.case_files(case.id, with_scans=True)
+    scan_forms: dict[int, set[str]] = {}
+    for scan in ctx.store.scan_documents(case.id):
+        scan_forms.setdefault(scan.file_id, set()).add(scan.form or "")
+    outputs = ctx.store.outputs_for_case(case.id)
     problems: list[str] = []
     docs: list[Document] = []
     cats: list[str] = []
@@ -93,11 +82,11 @@ def collect(ctx: Context, case: CaseRow) -> CaseContent:
                              name=f"{seq:02d}-{safe_filename(f.original_name)}", sha256=f.sha256, size=f.size))
         cats.append({"check_table": Category.CHECK_TABLE, "site_record": Category.SITE_RECORD,
                      "scan": Category.SCAN}.get(form, Category.OTHER))
-    latest: dict[str, Any] = {}
+    latest: dict[str, OutputRow] = {}
     for o in outputs:
         if o.kind not in _TRANSIENT_OUTPUTS and not o.path.startswith(f"{ARCHIVE}/"):
             latest[o.path] = o
-    for o in sorted(latest.values(), key=lambda r: r.id):
+    for o in sorted(latest.values(), key=lambda r: r.id or 0):
         path = ctx.settings.outbox / o.path
         if not path.is_file():
             problems.append(f"生成文件 {o.path} 已不在发件箱中。")
@@ -107,18 +96,12 @@ def collect(ctx: Context, case: CaseRow) -> CaseContent:
             problems.append(f"发件箱中的 {o.path} 与生成时登记的 SHA-256 不符（生成后被修改过）。")
         seq = len(docs) + 1
         docs.append(Document(seq=seq, role="output", title=(case.unit_name or "") + _OUTPUT_TITLES.get(
-            o.kind, Path(o.path).stem), date=o.created_at[:10].replace("-", ""), kind=_kind_of(path),
+            o.kind, Path(o.path).stem), date=(o.created_at or "")[:10].replace("-", ""), kind=_kind_of(path),
             source=path, name=f"{seq:02d}-{safe_filename(Path(o.path).name)}", sha256=sha,
             size=path.stat().st_size))
         cats.append(Category.PUBLIC_FORM if o.kind.startswith("public_form") else Category.OTHER)
     events = case_events(ctx, case.id, [f.id for f in files])
     return CaseContent(case, tuple(docs), tuple(cats), tuple(events), completed_on(events, case), tuple(problems))
-
-
-def _has_table(conn: Any, name: str) -> bool:
-    if conn.dialect.name != "sqlite":
-        return True
-    return conn.execute(text("SELECT 1 FROM sqlite_master WHERE type='table' AND name=:n"), {"n": name}).first() is not None
 
 
 def _kind_of(path: Path) -> str:
@@ -128,18 +111,12 @@ def _kind_of(path: Path) -> str:
 
 def case_events(ctx: Context, case_id: str, file_ids: list[int]) -> list[dict[str, Any]]:
     """Events of the case and its files, in order, as JSON-ready dicts (private numbers masked)."""
-    params: dict[str, Any] = {"c": case_id} | {f"f{n}": str(i) for n, i in enumerate(file_ids)}
-    files = ", ".join(f":f{n}" for n in range(len(file_ids)))
-    where = "(entity='case' AND entity_id=:c)" + (f" OR (entity='file' AND entity_id IN ({files}))" if files else "")
-    with ctx.store.engine.connect() as conn:
-        rows = list(conn.execute(text(f"SELECT * FROM events WHERE {where} ORDER BY id"), params))
     out = []
-    for e in rows:
-        detail = json.loads(e.detail) if e.detail else None
-        if is_archive_event(e.action, detail):
+    for e in ctx.store.case_events(case_id, file_ids):
+        if is_archive_event(e.action, e.detail):
             continue
         out.append({"id": e.id, "at": e.at, "actor": e.actor, "entity": e.entity, "entity_id": e.entity_id,
-                    "action": e.action, "detail": _mask(detail)})
+                    "action": e.action, "detail": _mask(e.detail)})
     return out
 
 

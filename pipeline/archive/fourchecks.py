@@ -16,7 +16,6 @@ from typing import Any
 
 from PIL import Image
 from pypdf import PdfReader
-from sqlalchemy import text
 
 from pipeline.archive.catalogue import CATALOGUE, DESCRIPTION, EVENT_LOG, REPORT_JSON, REPORT_TXT, Catalogue
 from pipeline.archive.model import ArchiveCode
@@ -98,13 +97,10 @@ def authenticity(data_dir: Path, cat: Catalogue, ctx: Context | None, problems: 
     if ctx is None:
         notes.append("未连接数据库：只核对了文件与文件目录登记的 SHA-256，未与原件库比对。")
         return Check("真实性", tuple(problems), tuple(notes))
-    with ctx.store.engine.connect() as conn:
-        known = {r.sha256 for r in conn.execute(text("SELECT sha256 FROM files"))}
-        outputs = {r.sha256 for r in conn.execute(text("SELECT sha256 FROM outputs WHERE case_id=:c"),
-                                                  {"c": cat.case_id})}
+    outputs = {o.sha256 for o in ctx.store.outputs_for_case(cat.case_id)}
     for e in cat.entries:
         if e.file.startswith("原件/"):
-            if e.sha256 not in known:
+            if not ctx.store.files_with_sha(e.sha256):
                 problems.append(f"{e.file} 不是本系统收到的文件（数据库中没有这个 SHA-256）。")
             elif not ctx.originals.verify(e.sha256):
                 problems.append(f"{e.file} 在原件库中的原件缺失或已损坏。")
@@ -146,15 +142,10 @@ def integrity(data_dir: Path, cat: Catalogue, ctx: Context | None, building: boo
 def _database_integrity(ctx: Context, cat: Catalogue, code: ArchiveCode, building: bool) -> list[str]:
     problems = []
     in_package = {e.sha256 for e in cat.entries}
-    with ctx.store.engine.connect() as conn:
-        attached = list(conn.execute(text(
-            "SELECT original_name, sha256 FROM files WHERE case_id=:c AND status IN ('accepted', 'waiting')"),
-            {"c": cat.case_id}))
-        numbers = sorted({r.item_no for r in conn.execute(text(
-            "SELECT item_no FROM archives WHERE fonds=:f AND year=:y AND retention=:r AND org_code=:o"),
-            {"f": code.fonds, "y": code.year, "r": code.retention, "o": code.org_code})})
-        owner = conn.execute(text("SELECT case_id FROM archives WHERE archive_code=:a LIMIT 1"),
-                             {"a": str(code)}).scalar_one_or_none()
+    attached = ctx.store.case_files(cat.case_id)
+    numbers = sorted(ctx.store.archive_item_nos(code.fonds, code.year, code.retention, code.org_code))
+    owners = ctx.store.archives_with_code(str(code))
+    owner = owners[0].case_id if owners else None
     for f in attached:
         if f.sha256 not in in_package:
             problems.append(f"案卷的文件“{f.original_name}”不在包中。")

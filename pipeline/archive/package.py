@@ -18,8 +18,6 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
-
 from pipeline import __version__
 from pipeline.archive import registry
 from pipeline.archive.bag import validate, write_bag, zip_bag
@@ -46,9 +44,7 @@ READY = (CaseStatus.published, CaseStatus.handed_over)
 log = logging.getLogger(__name__)
 
 def _last_case_event(ctx: Context, case_id: str) -> int:
-    with ctx.store.engine.connect() as conn:
-        return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM events WHERE entity='case' AND entity_id=:c"),
-                                {"c": case_id}).scalar_one())
+    return ctx.store.last_event_id("case", case_id)
 
 
 @dataclass(frozen=True)
@@ -244,9 +240,7 @@ def archive_ready_cases(ctx: Context) -> list[PackageResult]:
     next pass."""
     if not ctx.settings.archive_auto:
         return []
-    with ctx.store.engine.connect() as conn:
-        ready = [r.id for r in conn.execute(text("SELECT id FROM cases WHERE status IN (:a, :b) ORDER BY id"), {
-            "a": CaseStatus.published.value, "b": CaseStatus.handed_over.value})]
+    ready = [c.id for c in ctx.store.list_cases() if c.status in READY]
     results = []
     converter = LazyConverter(ctx)
     try:

@@ -7,11 +7,8 @@ site record joins the case, after a list changes, and after a person answers a q
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
-
-from sqlalchemy import text
 
 from pipeline.cases import notes, public_forms
 from pipeline.cases.context import Context
@@ -21,7 +18,6 @@ from pipeline.core.codes import OPEN_STATES, PUBLISHED_STATES, CaseStatus, Sever
 from pipeline.rules.bureau import Evaluation, evaluate
 from pipeline.store import CaseRow, OutputRow
 from pipeline.store.outbox import WAITING, publish, safe_filename
-from pipeline.store.questions import sync_questions
 
 
 def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
@@ -47,16 +43,13 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)
-        sync_questions(tx, case_id, list(evaluation.asks))
-        tx.conn.execute(text(
-            "UPDATE cases SET penalty=:p, due_lower_half=:l, due_publish=:pub, due_certain=:c, findings=:f"
-            " WHERE id=:id"), {
-                "p": int(evaluation.penalty),
-                "l": evaluation.due_lower_half.due.isoformat() if evaluation.due_lower_half else None,
-                "pub": evaluation.due_publish.due.isoformat() if evaluation.due_publish else None,
-                "c": int(all(d.certain for d in (evaluation.due_lower_half, evaluation.due_publish) if d)),
-                "f": json.dumps([f.as_json() for f in evaluation.findings], ensure_ascii=False),
-                "id": case_id})
+        tx.sync_questions(case_id, list(evaluation.asks))
+        tx.set_case_evaluation(
+            case_id, penalty=evaluation.penalty,
+            due_lower_half=evaluation.due_lower_half.due.isoformat() if evaluation.due_lower_half else None,
+            due_publish=evaluation.due_publish.due.isoformat() if evaluation.due_publish else None,
+            due_certain=all(d.certain for d in (evaluation.due_lower_half, evaluation.due_publish) if d),
+            findings=[f.as_json() for f in evaluation.findings])
         if status is not case.status:
             tx.update_case(case_id, status=status)
     # A publishable case with both files moves to 已公示 (or gets PDF_PENDING and is retried next pass).

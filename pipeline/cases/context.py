@@ -15,8 +15,8 @@ from typing import Protocol
 
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import ConverterPool
+from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
-from pipeline.store.sql import SqlStore
 
 
 class Closable(Protocol):
@@ -76,7 +76,7 @@ class Context:
     """One pass's (or one command's) settings, database and originals store."""
 
     settings: Settings
-    store: SqlStore
+    store: Store
     originals: OriginalsStore
     run: Runtime = field(default_factory=Runtime, compare=False)
 

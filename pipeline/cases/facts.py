@@ -5,11 +5,8 @@ Reads only; the decision is ``rules.bureau.evaluate``'s, and what follows from i
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
-
-from sqlalchemy import text
 
 from pipeline.cases import lists
 from pipeline.cases.context import Context
@@ -17,7 +14,6 @@ from pipeline.core.codes import CaseStatus, Severity
 from pipeline.core.evidence import CaseEvidence, case_evidence
 from pipeline.rules.bureau import Evaluation, Facts
 from pipeline.rules.workdays import WorkCalendar
-from pipeline.store.questions import answers_for
 
 
 def calendar_for(ctx: Context) -> WorkCalendar:
@@ -26,25 +22,15 @@ def calendar_for(ctx: Context) -> WorkCalendar:
 
 def site_records(ctx: Context, case_id: str) -> list[dict[str, Any]]:
     """The fields of every 现场检查笔录 file attached to the case."""
-    with ctx.store.engine.connect() as conn:
-        files = [r.id for r in conn.execute(text(
-            "SELECT id FROM files WHERE case_id=:c AND form='site_record' AND status IN ('accepted', 'waiting')"
-            " ORDER BY id"), {"c": case_id})]
-        out = []
-        for file_id in files:
-            rows = conn.execute(text("SELECT name, value FROM fields WHERE file_id=:f"), {"f": file_id})
-            out.append({r.name: json.loads(r.value) if r.value is not None else None for r in rows})
-        # A scanned 笔录 is a 笔录 received; whether it is signed is the evidence rule's question.
-        scans = conn.execute(text("SELECT id FROM scan_documents WHERE case_id=:c AND form='site_record'"),
-                             {"c": case_id}).all()
-        out.extend({"source": "scan", "party_signed": True} for _ in scans)
+    out = [ctx.store.file_fields(f.id) for f in ctx.store.case_files(case_id, form="site_record")]
+    # A scanned 笔录 is a 笔录 received; whether it is signed is the evidence rule's question.
+    out.extend({"source": "scan", "party_signed": True} for _ in ctx.store.scan_documents(case_id, form="site_record"))
     return out
 
 
 def overrides(ctx: Context, case_id: str) -> dict[str, Any]:
-    with ctx.store.engine.connect() as conn:
-        raw = conn.execute(text("SELECT overrides FROM cases WHERE id=:c"), {"c": case_id}).scalar_one_or_none()
-    return json.loads(raw) if raw else {}
+    case = ctx.store.get_case(case_id)
+    return (case.overrides if case else None) or {}
 
 
 def facts_for(ctx: Context, record: dict[str, Any], case_id: str | None, today: date | None = None) -> Facts:
@@ -55,9 +41,9 @@ def facts_for(ctx: Context, record: dict[str, Any], case_id: str | None, today: 
         site_records=site_records(ctx, case_id) if case_id else (),
         roster=lists.inspector_roster(ctx.store, on), directory=lists.unit_directory(ctx.store, on),
         tasks=lists.tasks_on(ctx.store, on),
-        answers=answers_for(ctx.store, case_id) if case_id else {},
+        answers=ctx.store.answers_for(case_id) if case_id else {},
         overrides=overrides(ctx, case_id) if case_id else {},
-        evidence=case_evidence(ctx.store, case_id) if case_id else CaseEvidence(),
+        evidence=case_evidence(ctx.store.scan_boxes(case_id)) if case_id else CaseEvidence(),
     )
 
 

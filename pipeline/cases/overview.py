@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
-
 from pipeline.cases import lists
 from pipeline.cases.casework import reevaluate_case
 from pipeline.cases.context import Context
@@ -25,8 +23,7 @@ from pipeline.core.evidence import CaseEvidence, case_evidence
 from pipeline.core.models import Finding
 from pipeline.core.text import company_key
 from pipeline.rules.workdays import WorkCalendar
-from pipeline.store.base import CaseRow, EventRow, FileRow, OutputRow
-from pipeline.store.questions import Question, questions
+from pipeline.store.base import CaseRow, EventRow, FileRow, OutputRow, Question
 
 SOON_WORKING_DAYS = 3
 
@@ -60,13 +57,11 @@ def _flag(label: str, due: str | None, done: bool, today: date, calendar: WorkCa
 def case_lines(ctx: Context, today: date | None = None) -> list[CaseLine]:
     today = today or date.today()
     calendar = calendar_for(ctx)
-    with ctx.store.engine.connect() as conn:
-        rows = list(conn.execute(text("SELECT * FROM cases ORDER BY id")))
     out = []
-    for r in rows:
-        status = CaseStatus(r.status)
-        record = json.loads(r.record) if r.record else {}
-        findings = json.loads(r.findings) if r.findings else []
+    for r in ctx.store.list_cases():
+        status = r.status
+        record = r.record or {}
+        findings = r.findings or []
         open_items = sum(1 for f in findings if f["severity"] in ("waiting", "review"))
         lower_done = bool(record.get("situation")) and bool(record.get("authority_seal_date"))
         flags = [f for f in (
@@ -76,9 +71,9 @@ def case_lines(ctx: Context, today: date | None = None) -> list[CaseLine]:
         if not r.due_certain:
             flags.append("期限为暂定（缺少节假日数据）")
         # 第十五条: 待行政处罚决定书, or the decision's 7-working-day upload deadline.
-        flags.extend(penalty_flags(ctx, r.id, bool(r.penalty), today, calendar))
+        flags.extend(penalty_flags(ctx, r.id, r.penalty, today, calendar))
         out.append(CaseLine(r.id, r.unit_name or "", status, r.check_date, r.due_lower_half, r.due_publish,
-                            bool(r.due_certain), bool(r.penalty), open_items, tuple(flags)))
+                            r.due_certain, r.penalty, open_items, tuple(flags)))
     return out
 
 
@@ -105,10 +100,7 @@ def set_case_overrides(ctx: Context, case_id: str, *, pause_days: int | None = N
     if not changes:
         raise BadArgsError("没有要修改的内容。可用 --pause-days、--last-result-date、--targeted。")
     with ctx.store.begin() as tx:
-        raw = tx.conn.execute(text("SELECT overrides FROM cases WHERE id=:c"), {"c": case_id}).scalar_one()
-        merged = (json.loads(raw) if raw else {}) | changes
-        tx.conn.execute(text("UPDATE cases SET overrides=:o WHERE id=:c"),
-                        {"o": json.dumps(merged, ensure_ascii=False), "c": case_id})
+        tx.merge_case_overrides(case_id, changes)
         tx.log("case", case_id, "overrides", changes, actor=actor)
     done = reevaluate_case(ctx, case_id)
     state = done.status.label if done else case.status.label
@@ -224,7 +216,8 @@ def case_view(ctx: Context, case_id: str, today: date | None = None) -> CaseView
     line = next((c for c in case_lines(ctx, today) if c.case_id == case_id), None)
     return CaseView(case, line, ctx.store.files_for_case(case_id), ctx.store.outputs_for_case(case_id),
                     ctx.store.case_findings(case_id), list(ctx.store.events("case", case_id)),
-                    questions(ctx.store, status="open", case_id=case_id), case_evidence(ctx.store, case_id))
+                    ctx.store.questions(status="open", case_id=case_id),
+                    case_evidence(ctx.store.scan_boxes(case_id)))
 
 
 EVENT_LABELS = {

@@ -15,13 +15,9 @@ calendar; a date that runs into a year without holiday data is provisional and s
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import text
 
 from pipeline.cases import lists
 from pipeline.cases.context import Context
@@ -33,47 +29,17 @@ from pipeline.core.models import Extraction, Finding
 from pipeline.core.text import company_key
 from pipeline.extract.penalty_decision import PENALTY_DECISION_LABELS
 from pipeline.rules.workdays import WorkCalendar
+from pipeline.store import PenaltyRow
 from pipeline.store.outbox import WAITING
-from pipeline.store.sql import now_iso
 
 SOON_WORKING_DAYS = 3
 WAITING_FOR_DECISION = "待行政处罚决定书"
 REQUIRED = ("party_name", "decision_no", "decision_date")
 
 
-@dataclass(frozen=True)
-class PenaltyRow:
-    """One received decision (a row of ``penalties``) with its fields."""
-
-    id: int
-    file_id: int
-    case_id: str | None
-    decision_no: str | None
-    party_name: str | None
-    uscc: str | None
-    fields: dict[str, Any]
-    decision_date: str | None
-    due_date: str | None
-    due_certain: bool
-    exported_at: str | None
-    bundled_at: str | None
-
-
-def _row(r: Any) -> PenaltyRow:
-    return PenaltyRow(r.id, r.file_id, r.case_id, r.decision_no, r.party_name, r.uscc, json.loads(r.fields),
-                      r.decision_date, r.due_date, bool(r.due_certain), r.exported_at, r.bundled_at)
-
-
 def penalties(ctx: Context, *, case_id: str | None = None, matched: bool | None = None) -> list[PenaltyRow]:
-    sql = "SELECT * FROM penalties WHERE 1=1"
-    params: dict[str, Any] = {}
-    if case_id is not None:
-        sql += " AND case_id=:c"
-        params["c"] = case_id
-    if matched is not None:
-        sql += " AND case_id IS NOT NULL" if matched else " AND case_id IS NULL"
-    with ctx.store.engine.connect() as conn:
-        return [_row(r) for r in conn.execute(text(sql + " ORDER BY decision_date, id"), params)]
+    """The received decisions (``Store.penalties``), by decision date."""
+    return ctx.store.penalties(case_id=case_id, matched=matched)
 
 
 # --- matching -------------------------------------------------------------------------------------
@@ -90,11 +56,7 @@ def match_case(ctx: Context, fields: dict[str, Any]) -> str | None:
     """The latest case with ``penalty`` set whose unit is the decision's party (code or name)."""
     uscc = (fields.get("uscc") or "").upper() or None
     key = company_key(fields.get("party_name") or "")
-    with ctx.store.engine.connect() as conn:
-        rows = list(conn.execute(text(
-            "SELECT id, unit_name, unit_key, check_date FROM cases WHERE penalty=1"
-            " ORDER BY check_date DESC, id DESC")))
-    for r in rows:
+    for r in ctx.store.penalty_cases():
         if key and r.unit_key == key:
             return str(r.id)
         if uscc and case_uscc(ctx, r.unit_name, r.check_date) == uscc:
@@ -140,11 +102,6 @@ def plan_penalty_decision(received: Received, extraction: Extraction, job: Path,
 
 # --- the penalties table -------------------------------------------------------------------------------
 
-def _file_fields(conn: Any, file_id: int) -> dict[str, Any]:
-    rows = conn.execute(text("SELECT name, value FROM fields WHERE file_id=:f ORDER BY id"), {"f": file_id})
-    return {r.name: json.loads(r.value) if r.value is not None else None for r in rows}
-
-
 def _due(calendar: WorkCalendar, decision_date: str | None, days: int) -> tuple[str | None, bool]:
     if not decision_date:
         return None, True
@@ -156,48 +113,27 @@ def sync_penalties(ctx: Context) -> list[str]:
     """Record new decision files, match waiting ones, refresh due dates; returns the cases matched now."""
     calendar = calendar_for(ctx)
     matched_now: list[str] = []
-    with ctx.store.engine.connect() as conn:
-        new_files = list(conn.execute(text(
-            "SELECT f.id, f.case_id FROM files f LEFT JOIN penalties p ON p.file_id = f.id"
-            " WHERE f.form='penalty_decision' AND f.status IN ('accepted', 'waiting') AND p.id IS NULL"
-            " ORDER BY f.id")))
-        new = [(r.id, r.case_id, _file_fields(conn, r.id)) for r in new_files]
+    new = [(f.id, f.case_id, ctx.store.file_fields(f.id)) for f in ctx.store.unrecorded_penalty_files()]
     with ctx.store.begin() as tx:
         for file_id, case_id, fields in new:
-            tx.conn.execute(text(
-                "INSERT INTO penalties (file_id, case_id, decision_no, party_name, uscc, fields, decision_date,"
-                " created_at) VALUES (:f, :c, :no, :party, :uscc, :fields, :d, :at)"), {
-                    "f": file_id, "c": case_id, "no": fields.get("decision_no"), "party": fields.get("party_name"),
-                    "uscc": fields.get("uscc"), "fields": json.dumps(fields, ensure_ascii=False),
-                    "d": fields.get("decision_date"), "at": now_iso()})
+            tx.add_penalty(file_id, case_id, fields)
     for row in penalties(ctx, matched=False):
         case_id = match_case(ctx, row.fields)
         if case_id is None:
             continue
         with ctx.store.begin() as tx:
-            tx.conn.execute(text("UPDATE penalties SET case_id=:c WHERE id=:id"), {"c": case_id, "id": row.id})
-            tx.conn.execute(text("UPDATE files SET case_id=:c, status='accepted' WHERE id=:f"),
-                            {"c": case_id, "f": row.file_id})
-            tx.conn.execute(text("UPDATE fields SET case_id=:c WHERE file_id=:f"), {"c": case_id, "f": row.file_id})
-            tx.log("case", case_id, "file_attached", {"file": row.file_id, "penalty_decision": row.decision_no})
+            tx.attach_penalty(row, case_id)
         matched_now.append(case_id)
     # After the commit: a crash in between leaves a note that the next pass removes.
-    with ctx.store.engine.connect() as conn:
-        notes = [r.path for r in conn.execute(text(
-            "SELECT o.path FROM outputs o JOIN penalties p ON p.file_id = o.file_id"
-            " WHERE o.kind='penalty_waiting_note' AND p.case_id IS NOT NULL AND o.path NOT IN ("
-            "  SELECT o2.path FROM outputs o2 JOIN penalties p2 ON p2.file_id = o2.file_id"
-            "  WHERE o2.kind='penalty_waiting_note' AND p2.case_id IS NULL)"))]  # a name reused by one still waiting
-    for note in notes:
+    for note in ctx.store.stale_penalty_notes():
         (ctx.settings.outbox / note).unlink(missing_ok=True)
     with ctx.store.begin() as tx:
         for row in penalties(ctx):
             due, certain = _due(calendar, row.decision_date, ctx.settings.days_penalty)
             if (due, certain) != (row.due_date, row.due_certain):
-                tx.conn.execute(text("UPDATE penalties SET due_date=:d, due_certain=:c WHERE id=:id"),
-                                {"d": due, "c": int(certain), "id": row.id})
+                tx.set_penalty_due(row.id, due, certain)
             if row.case_id:
-                tx.conn.execute(text("UPDATE cases SET due_penalty=:d WHERE id=:c"), {"d": due, "c": row.case_id})
+                tx.set_case_due_penalty(row.case_id, due)
     return matched_now
 
 

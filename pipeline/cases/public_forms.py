@@ -21,15 +21,12 @@ each profile with ``flock``, so processes sharing it take turns.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import text
 
 from pipeline.cases.context import Context
 from pipeline.cases.facts import facts_for
@@ -282,8 +279,7 @@ def _pdf_pending(ctx: Context, case_id: str, findings: Sequence[Finding]) -> Fin
                       f"公示表 Word 版已生成，PDF 版尚未生成：{reason}", "第十三条")
     kept = [f for f in findings if f.code != FindingCode.pdf_pending.value]
     with ctx.store.begin() as tx:
-        tx.conn.execute(text("UPDATE cases SET findings=:f WHERE id=:id"), {
-            "f": json.dumps([f.as_json() for f in (*kept, finding)], ensure_ascii=False), "id": case_id})
+        tx.set_case_findings(case_id, [f.as_json() for f in (*kept, finding)])
     return finding
 
 
@@ -346,23 +342,14 @@ def _publish_pair(ctx: Context, case: CaseRow, form: PublicForm, docx: Path, pdf
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)
-        _clear_pdf_pending(tx, case.id)
+        tx.drop_case_findings(case.id, FindingCode.pdf_pending.value)
     web_rel = _publish_if_complete(ctx, case, form)
     return [r.path for r in rows] + ([web_rel] if web_rel else [])
 
 
 def _current_findings(ctx: Context, case_id: str) -> list[Finding]:
-    with ctx.store.engine.connect() as conn:
-        raw = conn.execute(text("SELECT findings FROM cases WHERE id=:c"), {"c": case_id}).scalar_one_or_none()
-    return [Finding(**f) for f in json.loads(raw)] if raw else []
-
-
-def _clear_pdf_pending(tx: Any, case_id: str) -> None:
-    raw = tx.conn.execute(text("SELECT findings FROM cases WHERE id=:c"), {"c": case_id}).scalar_one_or_none()
-    if raw and FindingCode.pdf_pending.value in raw:
-        kept = [f for f in json.loads(raw) if f["code"] != FindingCode.pdf_pending.value]
-        tx.conn.execute(text("UPDATE cases SET findings=:f WHERE id=:id"),
-                        {"f": json.dumps(kept, ensure_ascii=False), "id": case_id})
+    case = ctx.store.get_case(case_id)
+    return [Finding(**f) for f in (case.findings if case else None) or []]
 
 
 def _same_file(a: Path, b: Path) -> bool:

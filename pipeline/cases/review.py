@@ -32,9 +32,8 @@ from pipeline.cases import casework
 from pipeline.core.errors import BadArgsError, InputFileError
 from pipeline.core.evidence import CROP_PREFIX
 from pipeline.core.models import FIELD_LABELS
+from pipeline.store import Question
 from pipeline.store.outbox import publish
-from pipeline.store.questions import Question, answer_question, questions
-from pipeline.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from pipeline.cases.context import Context
@@ -100,9 +99,8 @@ def write_review_sheet(store: Store, path: Path, remarks: dict[int, str] | None 
     ``remarks`` (question id → text) go into 备注, e.g. why the last answer was not taken; remarks
     recorded earlier (``REMARK_EVENT``) stay there until the question is answered.
     """
-    sql = as_sql_store(store)
     remarks = {**recorded_remarks(store), **(remarks or {})}
-    open_questions = questions(sql, status="open")
+    open_questions = store.questions(status="open")
     names: dict[str, str] = {}
     for q in open_questions:
         if q.case_id not in names:
@@ -267,8 +265,8 @@ def _question_id(value: Any) -> int:
 def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> ReviewResult:
     """Check and record the answers, evaluate the touched cases again, and rewrite the sheet."""
 
-    store = as_sql_store(ctx.store)
-    known = {q.id: q for q in questions(store, status=None)}
+    store = ctx.store
+    known = {q.id: q for q in store.questions(status=None)}
     applied: list[ReviewAnswer] = []
     rejected: list[tuple[int, str]] = []
     remarks: dict[int, str] = {}
@@ -296,7 +294,7 @@ def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> Revi
     if applied or remarks:
         with store.begin() as tx:
             for a in applied:
-                answer_question(tx, a.question_id, a.answer, actor)
+                tx.answer_question(a.question_id, a.answer, actor)
             for question_id, remark in remarks.items():
                 # Kept, so that every later copy of the sheet says why (the pass rewrites the sheet).
                 tx.log("question", str(question_id), REMARK_EVENT, {"remark": remark}, actor=actor)
@@ -346,20 +344,13 @@ def _match(answer: str, options: Iterable[str]) -> str | None:
     return next((o for o in options if _norm(o) == wanted), None)
 
 
-def as_sql_store(store: Store | SqlStore) -> SqlStore:
-    if not isinstance(store, SqlStore):
-        raise TypeError("questions need the SQL store")
-    return store
-
-
 # --- command line ------------------------------------------------------------------------------------
 
 
 
 def answer_from_cli(ctx: Context, question_id: int, answer: str, actor: str) -> str:
     """Record one answer given on the command line; returns a Chinese confirmation."""
-    store = as_sql_store(ctx.store)
-    q = next((q for q in questions(store, status=None) if q.id == question_id), None)
+    q = next((q for q in ctx.store.questions(status=None) if q.id == question_id), None)
     text = _text(answer)
     if q is not None and q.status == "open" and _match(text, q.options) is None:
         example = f"shuangsui review {q.id} {q.options[0]}" if q.options else f"shuangsui review {q.id} 答案"

@@ -9,28 +9,27 @@ The analysis itself (QR codes, registration, ink and seal shares) lives in ``pip
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import text
+from typing import TYPE_CHECKING
 
 from pipeline.cases.context import Context
 from pipeline.cases.lists import unit_directory
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
-from pipeline.core.evidence import FORM_LABELS, dumps_bbox
+from pipeline.core.evidence import FORM_LABELS
 from pipeline.core.models import Finding
 from pipeline.core.text import company_key
+from pipeline.store import CaseRow, NewScanBox, StoreTx
 from pipeline.store.outbox import UNMATCHED
-from pipeline.store.sql import now_iso
 
 if TYPE_CHECKING:
     from pipeline.scan import ScanAnalysis
 
 SCAN_KINDS = ("image", "pdf")
+# A typed file whose name a scan may carry: one in its case's record.
+_ATTACHED = (FileStatus.accepted, FileStatus.waiting)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp")
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 # Words people add to a scan's name; stripped before comparing it with the typed file's name.
@@ -114,11 +113,7 @@ def match_by_name(ctx: Context, name: str, rel: str) -> str | None:
     """A case named by the scan's file or folder name: a typed file's name, a company, a USCC."""
     parts = [Path(name).stem, *Path(rel).parts[:-1]]
     keys = [k for k in (_name_key(p) for p in parts) if len(k) >= 4]
-    with ctx.store.engine.connect() as conn:
-        typed = conn.execute(text(
-            "SELECT original_name, case_id FROM files WHERE case_id IS NOT NULL"
-            " AND form IN ('check_table', 'site_record') AND status IN ('accepted', 'waiting') ORDER BY id DESC"
-        )).all()
+    typed = [f for f in ctx.store.typed_files() if f.case_id is not None and f.status in _ATTACHED]
     # The typed file's own name first; a name that only starts like several typed files
     # (检查表-某公司 vs 检查表-某公司-查处) names none of them.
     typed_keys = [(_name_key(Path(row.original_name).stem), str(row.case_id)) for row in typed]
@@ -146,11 +141,11 @@ def _name_key(stem: str) -> str:
     return company_key(_NAME_NOISE.sub("", stem))
 
 
-def _open_cases(ctx: Context) -> list[Any]:
+def _open_cases(ctx: Context) -> list[CaseRow]:
     return [c for c in ctx.store.list_cases() if c.status in OPEN_STATES]
 
 
-def _only_open_case(ctx: Context, unit_key: str) -> Any:
+def _only_open_case(ctx: Context, unit_key: str) -> CaseRow | None:
     cases = [c for c in _open_cases(ctx) if c.unit_key == unit_key]
     return cases[0] if len(cases) == 1 else None
 
@@ -166,10 +161,7 @@ def _unit_of_uscc(ctx: Context, code: str) -> str | None:
 def _form_of_typed_match(ctx: Context, name: str, rel: str) -> str | None:
     """A scan with no QR code matched by the typed file's name is that file's form."""
     key = _name_key(Path(name).stem)
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(text("SELECT original_name, form FROM files WHERE form IN ('check_table',"
-                                 " 'site_record') ORDER BY id DESC")).all()
-    typed = [(_name_key(Path(r.original_name).stem), str(r.form)) for r in rows]
+    typed = [(_name_key(Path(r.original_name).stem), str(r.form)) for r in ctx.store.typed_files()]
     exact = {form for typed_key, form in typed if typed_key == key}
     prefix = {form for typed_key, form in typed
               if len(typed_key) >= 4 and (key.startswith(typed_key) or typed_key.startswith(key))}
@@ -207,25 +199,17 @@ def scan_findings(planned: Sequence[PlannedScan], name: str) -> list[Finding]:
     return out
 
 
-def record_scans(tx: Any, file_id: int, planned: Iterable[PlannedScan]) -> None:
-    """Inside the file's commit transaction."""
+def record_scans(tx: StoreTx, file_id: int, planned: Iterable[PlannedScan]) -> None:
+    """Inside the file's commit transaction. A form of unknown kind waits unmatched (its boxes
+    cannot be checked against a form)."""
     for p in planned:
-        scan_id = tx.conn.execute(text(
-            "INSERT INTO scan_documents (file_id, seq, case_id, form, pages, qr_case, matched_by, hints, created_at,"
-            " matched_at) VALUES (:f, :s, :c, :form, :pages, :qr, :how, :hints, :at, :mat) RETURNING id"), {
-                "f": file_id, "s": p.seq, "c": p.case_id if p.form else None, "form": p.form,
-                "pages": json.dumps(list(p.pages)), "qr": p.qr_case, "how": p.matched_by if p.form else None,
-                "hints": json.dumps(dict(p.hints), ensure_ascii=False), "at": now_iso(),
-                "mat": now_iso() if p.case_id and p.form else None}).scalar_one()
-        for b in p.boxes:
-            tx.conn.execute(text(
-                "INSERT INTO evidence (scan_id, box, present, score, page, bbox, crop)"
-                " VALUES (:s, :box, :p, :score, :page, :bbox, :crop)"), {
-                    "s": scan_id, "box": b.box, "p": None if b.present is None else int(b.present),
-                    "score": b.score, "page": b.page, "bbox": dumps_bbox(b.bbox), "crop": b.crop})
-        if p.case_id and p.form:
-            tx.log("case", p.case_id, "scan_attached", {"file": file_id, "form": p.form, "pages": list(p.pages),
-                                                        "matched_by": p.matched_by})
+        matched = p.case_id if p.form else None
+        tx.add_scan_document(file_id, p.seq, case_id=matched, form=p.form, pages=p.pages, qr_case=p.qr_case,
+                             matched_by=p.matched_by if p.form else None, hints=dict(p.hints),
+                             boxes=[NewScanBox(b.box, b.present, b.score, b.page, b.bbox, b.crop) for b in p.boxes])
+        if matched:
+            tx.log("case", matched, "scan_attached", {"file": file_id, "form": p.form, "pages": list(p.pages),
+                                                      "matched_by": p.matched_by})
 
 
 def note_name(original_name: str) -> str:
@@ -235,30 +219,20 @@ def note_name(original_name: str) -> str:
 def rematch_unmatched(ctx: Context) -> list[str]:
     """Try every waiting scan form again (a typed file or a list may have arrived); the cases it
     joins are returned for evaluation."""
-    with ctx.store.engine.connect() as conn:
-        waiting = conn.execute(text(
-            "SELECT s.id, s.file_id, s.form, s.qr_case, s.hints, f.original_name, f.inbox_path FROM scan_documents s"
-            " JOIN files f ON f.id = s.file_id WHERE s.case_id IS NULL ORDER BY s.id")).all()
     touched: list[str] = []
-    for row in waiting:
-        case_id, how, _ = match_document(qr_case=row.qr_case, hints=json.loads(row.hints or "{}"),
-                                         name=row.original_name, rel=row.inbox_path, ctx=ctx)
-        if case_id is None:
+    for scan, file in ctx.store.unmatched_scans():
+        case_id, how, _ = match_document(qr_case=scan.qr_case, hints=scan.hints, name=file.original_name,
+                                         rel=file.inbox_path, ctx=ctx)
+        if case_id is None or how is None:
             continue
-        form = row.form or _form_of_typed_match(ctx, row.original_name, row.inbox_path)
+        form = scan.form or _form_of_typed_match(ctx, file.original_name, file.inbox_path)
         if form is None:
             continue
         with ctx.store.begin() as tx:
-            tx.conn.execute(text("UPDATE scan_documents SET case_id=:c, form=:form, matched_by=:how, matched_at=:at"
-                                 " WHERE id=:id"), {"c": case_id, "form": form, "how": how, "at": now_iso(),
-                                                    "id": row.id})
-            left = tx.conn.execute(text("SELECT COUNT(*) FROM scan_documents WHERE file_id=:f AND case_id IS NULL"),
-                                   {"f": row.file_id}).scalar_one()
-            if left == 0:
-                tx.conn.execute(text("UPDATE files SET status=:s, case_id=COALESCE(case_id, :c) WHERE id=:f"),
-                                {"s": FileStatus.accepted.value, "c": case_id, "f": row.file_id})
-                (ctx.settings.outbox / note_name(row.original_name)).unlink(missing_ok=True)
-            tx.log("case", case_id, "scan_attached", {"file": row.file_id, "form": form, "matched_by": how,
+            if tx.match_scan_document(scan.id, case_id, form, how) == 0:
+                tx.accept_scan_file(file.id, case_id)
+                (ctx.settings.outbox / note_name(file.original_name)).unlink(missing_ok=True)
+            tx.log("case", case_id, "scan_attached", {"file": file.id, "form": form, "matched_by": how,
                                                       "later": True})
         touched.append(case_id)
     return sorted(set(touched))

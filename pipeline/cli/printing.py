@@ -14,12 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from pipeline.cases.lists import LIST_KINDS, diff_lines, diff_versions, resolve_kind
-from pipeline.cases.review import NO_QUESTIONS, OPTION_SEP, as_sql_store
+from pipeline.cases.review import NO_QUESTIONS, OPTION_SEP
 from pipeline.core.models import FIELD_LABELS
 from pipeline.rules.workdays import DAY_STYLES, WEEKDAY_HEADERS, DayKind, WorkCalendar, day_mark, parse_month
 from pipeline.store import Store
 from pipeline.store.base import ListVersionRow
-from pipeline.store.questions import questions
 
 
 def render_month(year: int, month: int, calendar: WorkCalendar) -> Table:
@@ -61,7 +60,7 @@ def print_month(spec: str, calendar: WorkCalendar, console: Console) -> int:
 
 def print_questions(store: Store, console: Console) -> int:
     """Print the open questions as a table; returns the exit code (0)."""
-    open_questions = questions(as_sql_store(store), status="open")
+    open_questions = store.questions(status="open")
     if not open_questions:
         console.print(NO_QUESTIONS)
         return 0

@@ -4,17 +4,16 @@ One model for every source: a scan document (one printed form inside a scan file
 box of its form, ``present`` = seen / not seen / uncertain. The newest scan of a form replaces
 older ones (a re-scan is the whole form again). A person's answer to an uncertain box is a
 review answer keyed by the scan, so a new scan asks again. The rules (``rules.rule_evidence``)
-decide what is required; this module only reads what the store holds.
+decide what is required; this module only folds the rows the store gives (``Store.scan_boxes``)
+into that model.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from sqlalchemy import text
 
 CHECK_TABLE = "check_table"
 SITE_RECORD = "site_record"
@@ -76,19 +75,28 @@ class CaseEvidence:
         return self.scans.get(form)
 
 
-def case_evidence(store: Any, case_id: str) -> CaseEvidence:
-    """Per form of ``case_id``, the newest evidence of each box over its matched scan documents."""
-    with store.engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT s.id AS scan_id, s.form, f.original_name, e.box, e.present, e.score, e.page, e.crop"
-            " FROM scan_documents s JOIN files f ON f.id = s.file_id LEFT JOIN evidence e ON e.scan_id = s.id"
-            " WHERE s.case_id=:c AND s.form IS NOT NULL ORDER BY s.id"), {"c": case_id}).all()
+@dataclass(frozen=True)
+class ScanBoxRow:
+    """One box of one matched scan document as the store holds it; ``box`` is ``None`` for a scan
+    document without boxes (it still names its form)."""
+
+    scan_id: int
+    form: str
+    original_name: str
+    box: str | None
+    present: bool | None
+    score: float | None
+    page: int | None
+    crop: str | None
+
+
+def case_evidence(rows: Iterable[ScanBoxRow]) -> CaseEvidence:
+    """Per form, the newest evidence of each box; ``rows`` in scan document order."""
     forms: dict[str, dict[str, BoxState]] = {}
     for r in rows:
         boxes = forms.setdefault(r.form, {})
         if r.box is not None:  # later scan documents overwrite earlier ones
-            boxes[r.box] = BoxState(r.box, None if r.present is None else bool(r.present), r.score, r.page, r.crop,
-                                    r.scan_id, r.original_name)
+            boxes[r.box] = BoxState(r.box, r.present, r.score, r.page, r.crop, r.scan_id, r.original_name)
     return CaseEvidence({form: ScanSeen(form, boxes) for form, boxes in forms.items()})
 
 

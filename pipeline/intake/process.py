@@ -425,7 +425,7 @@ def _rematch_scans(ctx: Context) -> None:
 
 def _review_sheet(ctx: Context) -> None:
     sheet = ctx.settings.outbox / review.REVIEW_SHEET
-    if sheet.exists() or review.questions(ctx.store):
+    if sheet.exists() or ctx.store.questions():
         review.write_review_sheet(ctx.store, sheet)
 
 

@@ -22,7 +22,6 @@ had cases or decisions.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import shutil
 import zipfile
@@ -38,7 +37,6 @@ from docx.shared import Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import text
 
 from pipeline.cases.context import Context
 from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
@@ -48,8 +46,8 @@ from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.libreoffice import ConversionError, Converter, LibreOfficeMissing
 from pipeline.outputs.publicity import latest_per_decision
 from pipeline.outputs.summary import write_summary
+from pipeline.store import FileRow
 from pipeline.store.outbox import GENERAL_OFFICE, publish, safe_filename
-from pipeline.store.sql import now_iso
 
 SUMMARY_NAME = "公示表汇总.xlsx"
 COPIES_FOLDER = "检查表副本"
@@ -133,12 +131,9 @@ class _Case:
 
 
 def _penalty_cases(ctx: Context, period: Period) -> list[_Case]:
-    with ctx.store.engine.connect() as conn:
-        rows = list(conn.execute(text("SELECT id, unit_name, check_date, record FROM cases WHERE penalty=1"
-                                      " ORDER BY id")))
     out = []
-    for r in rows:
-        record = json.loads(r.record) if r.record else {}
+    for r in sorted(ctx.store.penalty_cases(), key=lambda c: c.id):
+        record = r.record or {}
         end = (record.get("check_end") or record.get("check_start") or r.check_date or "")[:10] or None
         if period.contains(end):
             out.append(_Case(r.id, r.unit_name or "", end))
@@ -146,9 +141,7 @@ def _penalty_cases(ctx: Context, period: Period) -> list[_Case]:
 
 
 def _period_has_cases(ctx: Context, period: Period) -> bool:
-    with ctx.store.engine.connect() as conn:
-        days = [r.check_date for r in conn.execute(text("SELECT check_date FROM cases"))]
-    return any(period.contains(d) for d in days)
+    return any(period.contains(c.check_date) for c in ctx.store.list_cases())
 
 
 def _decisions(ctx: Context, period: Period) -> list[PenaltyRow]:
@@ -156,11 +149,10 @@ def _decisions(ctx: Context, period: Period) -> list[PenaltyRow]:
     return latest_per_decision([r for r in penalties(ctx, matched=True) if period.contains(r.decision_date)])
 
 
-def _check_table_file(ctx: Context, case_id: str) -> Any:
-    with ctx.store.engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT id, sha256, original_name, kind FROM files WHERE case_id=:c AND form='check_table'"
-            " AND status IN ('accepted', 'waiting') ORDER BY id DESC LIMIT 1"), {"c": case_id}).one_or_none()
+def _check_table_file(ctx: Context, case_id: str) -> FileRow | None:
+    """The case's latest check table file."""
+    files = ctx.store.case_files(case_id, form="check_table")
+    return files[-1] if files else None
 
 
 def _copy_check_tables(ctx: Context, cases: list[_Case], folder: Path) -> tuple[list[Path], list[str]]:
@@ -381,10 +373,7 @@ def build_bundle(ctx: Context, period: Period | str, *, force: bool = False, tod
     finally:
         shutil.rmtree(job, ignore_errors=True)
     with ctx.store.begin() as tx:
-        at = now_iso()
-        for row in decisions:
-            tx.conn.execute(text("UPDATE penalties SET bundled_at=COALESCE(bundled_at, :at) WHERE id=:id"),
-                            {"at": at, "id": row.id})
+        tx.mark_penalties_bundled(row.id for row in decisions)
         tx.log("bundle", period.name, "bundle_written", {"files": files, "cases": [c.id for c in cases],
                                                         "decisions": [r.decision_no for r in decisions]})
     return BundleResult(period, dest, zip_dest, files, True, notes)

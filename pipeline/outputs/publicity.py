@@ -30,13 +30,11 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import text
 
 from pipeline.cases.context import Context
 from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
 from pipeline.core.cells import neutralise
 from pipeline.store.outbox import PUBLICITY, publish
-from pipeline.store.sql import now_iso
 
 FILE_PREFIX = "行政处罚"
 BUREAU_USCC_WARNING = ("设置项 bureau_uscc（本局统一社会信用代码）为空：双公示导出中的“处罚机关统一社会信用代码”"
@@ -203,9 +201,8 @@ def export_pending(ctx: Context, *, today: date | None = None, everything: bool 
     finally:
         shutil.rmtree(job, ignore_errors=True)
     with ctx.store.begin() as tx:
-        at = now_iso()
+        tx.mark_penalties_exported(row.id for row in pending)
         for row in pending:
-            tx.conn.execute(text("UPDATE penalties SET exported_at=:at WHERE id=:id"), {"at": at, "id": row.id})
             if row.case_id:
                 tx.log("case", row.case_id, "publicity_exported", {"decision_no": row.decision_no,
                                                                  "file": outputs[0]})

@@ -53,7 +53,7 @@ from pipeline.store import OutputRow
 from pipeline.store.outbox import PRINT, PUBLIC_FORMS, WEBSITE, publish
 
 if TYPE_CHECKING:
-    from pipeline.store import CaseRow
+    from pipeline.store import CaseRow, Store
 
 # The store, the rules and LibreOffice are imported where they are used: a render worker imports
 # this module and should start with the renderer only.
@@ -177,7 +177,7 @@ def parse_since(text: str) -> date:
         raise BadArgsError(f"--since 的日期 “{text}” 无法识别。请写成 YYYY-MM-DD，如 2026-11-01。") from exc
 
 
-def select_cases(store: Any, selection: Selection) -> list[CaseRow]:
+def select_cases(store: Store, selection: Selection) -> list[CaseRow]:
     """The cases of ``selection`` in case-number order; an unknown case number is a ``BadArgsError``."""
     if selection.case_ids:
         cases = []

@@ -25,7 +25,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import text
 
 from pipeline.cases.context import Context
 from pipeline.cases.public_forms import PUBLISHED_STATES, recorded_forms
@@ -86,8 +85,6 @@ def summary_rows(ctx: Context, period: str | None = None, today: date | None = N
     month = _parse_period(period) if period else None
     today = today or date.today()
     forms = recorded_forms(ctx)
-    with ctx.store.engine.connect() as conn:
-        dues = {r.id: r.due_publish for r in conn.execute(text("SELECT id, due_publish FROM cases"))}
     rows = []
     for case in ctx.store.list_cases():
         if not case.record:
@@ -96,7 +93,7 @@ def summary_rows(ctx: Context, period: str | None = None, today: date | None = N
         form, published = forms.get(case.id, (None, None))
         published_on = _day(published["at"]) if published and case.status in PUBLISHED_STATES else None
         start = _day(record.get("check_start"))
-        due = _day(dues.get(case.id))
+        due = _day(case.due_publish)
         row = SummaryRow(
             case_id=case.id, unit_name=form.unit_name if form else str(record.get("inspected_unit") or ""),
             uscc=form.uscc if form else "", authority=form.authority if form else ctx.settings.bureau,

@@ -28,7 +28,7 @@ from pipeline.core.settings import Settings
 from pipeline.core.text import company_key
 from pipeline.rules.result import RESULT_CATEGORIES, derive_result, mentions_penalty
 from pipeline.rules.workdays import Deadline, WorkCalendar
-from pipeline.store.questions import Ask
+from pipeline.store.base import Ask
 
 METHODS = ("书面检查", "现场检查", "网络监测", "检验检测")  # 第九条
 NATIONAL_METHODS = ("实地核查", "第三方验证")  # known to national systems, accepted with a note

@@ -1,6 +1,20 @@
 """The pipeline's store: see ``base`` for the interface and ``sql`` for the SQLite default."""
 
-from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, OutputRow, Store, StoreTx
+from pipeline.store.base import (
+    ArchiveRecord,
+    Ask,
+    CaseRow,
+    EventRow,
+    FileRow,
+    FindingRow,
+    NewScanBox,
+    OutputRow,
+    PenaltyRow,
+    Question,
+    ScanDocumentRow,
+    Store,
+    StoreTx,
+)
 from pipeline.store.sql import SqlStore
 
 
@@ -8,5 +22,5 @@ def open_store(url: str) -> SqlStore:
     return SqlStore(url)
 
 
-__all__ = ["CaseRow", "EventRow", "FileRow", "FindingRow", "OutputRow", "SqlStore", "Store", "StoreTx",
-           "open_store"]
+__all__ = ["ArchiveRecord", "Ask", "CaseRow", "EventRow", "FileRow", "FindingRow", "NewScanBox", "OutputRow",
+           "PenaltyRow", "Question", "ScanDocumentRow", "SqlStore", "Store", "StoreTx", "open_store"]

@@ -1,11 +1,16 @@
-"""``SqlStore``: the store on SQLAlchemy Core. SQLite by default; schema from numbered SQL migrations."""
+"""``SqlStore``: the store on SQLAlchemy Core. SQLite by default; schema from numbered SQL migrations.
+
+Files, cases, fields, findings, outputs, events and lists are here; questions, penalties, scans and
+archives are the repositories next to this module, mixed into ``SqlStore`` (reads) and ``SqlTx``
+(writes inside one transaction).
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,27 +21,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.errors import StoreError
+from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
+from pipeline.store.penalties import PenaltyReads, PenaltyWrites
+from pipeline.store.questions import QuestionReads, QuestionWrites
+from pipeline.store.scans import ScanReads, ScanWrites
+from pipeline.store.sqlcore import case_row, file_row, from_json, now_iso, to_json
 
+__all__ = ["SqlStore", "SqlTx", "now_iso"]
 
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat(timespec="seconds")
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
-def _unjson(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
-
-
-def _file_row(r: Any) -> FileRow:
-    return FileRow(
-        id=r.id, sha256=r.sha256, original_name=r.original_name, inbox_path=r.inbox_path, size=r.size,
-        mtime_ns=r.mtime_ns, received_at=r.received_at, kind=r.kind, form=r.form,
-        status=FileStatus(r.status), case_id=r.case_id, duplicate_of=r.duplicate_of, message=r.message,
-    )
+# Files that belong to their case's record (a duplicate is the same bytes as a file already there).
+_ATTACHED = "status IN ('accepted', 'waiting')"
 
 
 def _version_row(r: Any) -> ListVersionRow:
@@ -46,21 +41,19 @@ def _version_row(r: Any) -> ListVersionRow:
     )
 
 
-def _case_row(r: Any) -> CaseRow:
-    return CaseRow(
-        id=r.id, unit_name=r.unit_name, unit_key=r.unit_key, check_date=r.check_date,
-        status=CaseStatus(r.status), record=_unjson(r.record), created_at=r.created_at, updated_at=r.updated_at,
-    )
+def _event_row(r: Any) -> EventRow:
+    return EventRow(r.id, r.at, r.actor, r.entity, r.entity_id, r.action, from_json(r.detail))
 
 
-class SqlTx:
+def _output_row(r: Any) -> OutputRow:
+    return OutputRow(r.case_id, r.file_id, r.kind, r.path, r.sha256, r.id, r.created_at)
+
+
+class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
     """One transaction; see ``pipeline.store.base.StoreTx``."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def _exec(self, sql: str, **params: Any) -> Any:
-        return self.conn.execute(text(sql), params)
 
     def add_file(self, *, sha256: str, original_name: str, inbox_path: str, size: int, mtime_ns: int,
                  kind: str | None) -> int:
@@ -102,7 +95,7 @@ class SqlTx:
             "INSERT INTO cases (id, unit_name, unit_key, check_date, status, record, created_at, updated_at)"
             " VALUES (:id, :name, :key, :date, :status, :record, :at, :at)",
             id=case_id, name=unit_name, key=unit_key, date=check_date, status=status.value,
-            record=_json(record), at=at,
+            record=to_json(record), at=at,
         )
         self.log("case", case_id, "created", {"unit": unit_name, "check_date": check_date, "status": status.value})
 
@@ -113,7 +106,7 @@ class SqlTx:
         if status is not None:
             changes["status"] = status.value
         if record is not None:
-            changes["record"] = _json(record)
+            changes["record"] = to_json(record)
         if unit_name is not None:
             changes["unit_name"] = unit_name
         if unit_key is not None:
@@ -127,13 +120,43 @@ class SqlTx:
         detail = {k: v for k, v in changes.items() if k != "record"}
         self.log("case", case_id, "updated", detail | ({"record": "changed"} if record is not None else {}))
 
+    def case_status(self, case_id: str) -> CaseStatus | None:
+        value = self._exec("SELECT status FROM cases WHERE id=:c", c=case_id).scalar_one_or_none()
+        return None if value is None else CaseStatus(value)
+
+    def set_case_evaluation(self, case_id: str, *, penalty: bool, due_lower_half: str | None,
+                            due_publish: str | None, due_certain: bool,
+                            findings: list[dict[str, Any]]) -> None:
+        self._exec(
+            "UPDATE cases SET penalty=:p, due_lower_half=:l, due_publish=:pub, due_certain=:c, findings=:f"
+            " WHERE id=:id", p=int(penalty), l=due_lower_half, pub=due_publish, c=int(due_certain),
+            f=json.dumps(findings, ensure_ascii=False), id=case_id)
+
+    def set_case_findings(self, case_id: str, findings: list[dict[str, Any]]) -> None:
+        self._exec("UPDATE cases SET findings=:f WHERE id=:id", f=json.dumps(findings, ensure_ascii=False),
+                   id=case_id)
+
+    def drop_case_findings(self, case_id: str, code: str) -> None:
+        raw = self._exec("SELECT findings FROM cases WHERE id=:c", c=case_id).scalar_one_or_none()
+        if raw and code in raw:
+            self.set_case_findings(case_id, [f for f in json.loads(raw) if f["code"] != code])
+
+    def merge_case_overrides(self, case_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        raw = self._exec("SELECT overrides FROM cases WHERE id=:c", c=case_id).scalar_one()
+        merged: dict[str, Any] = (json.loads(raw) if raw else {}) | changes
+        self._exec("UPDATE cases SET overrides=:o WHERE id=:c", o=json.dumps(merged, ensure_ascii=False), c=case_id)
+        return merged
+
+    def set_case_due_penalty(self, case_id: str, due: str | None) -> None:
+        self._exec("UPDATE cases SET due_penalty=:d WHERE id=:c", d=due, c=case_id)
+
     def add_fields(self, file_id: int, case_id: str | None,
                    rows: list[tuple[str, Any, str | None, float | None]]) -> None:
         for name, value, location, confidence in rows:
             self._exec(
                 "INSERT INTO fields (file_id, case_id, name, value, location, confidence)"
                 " VALUES (:f, :c, :n, :v, :l, :conf)",
-                f=file_id, c=case_id, n=name, v=_json(value), l=location, conf=confidence,
+                f=file_id, c=case_id, n=name, v=to_json(value), l=location, conf=confidence,
             )
 
     def add_findings(self, file_id: int | None, case_id: str | None, findings: list[FindingRow]) -> None:
@@ -155,14 +178,6 @@ class SqlTx:
         self.log("case" if row.case_id else "file", row.case_id or str(row.file_id), "output",
                  {"kind": row.kind, "path": row.path, "sha256": row.sha256})
 
-    def log(self, entity: str, entity_id: str, action: str, detail: dict[str, Any] | None = None,
-            actor: str = "pipeline") -> None:
-        self._exec(
-            "INSERT INTO events (at, actor, entity, entity_id, action, detail)"
-            " VALUES (:at, :actor, :entity, :eid, :action, :detail)",
-            at=now_iso(), actor=actor, entity=entity, eid=entity_id, action=action, detail=_json(detail),
-        )
-
     def add_list_version(self, kind: str, file_id: int | None, rows: list[tuple[int, dict[str, Any]]], *,
                          effective_from: date | str | None = None, source_name: str | None = None,
                          sha256: str | None = None) -> int:
@@ -181,13 +196,13 @@ class SqlTx:
             k=kind, f=file_id, at=at, n=len(rows), eff=effective_from, src=source_name, sha=sha256).scalar_one())
         for row_no, data in rows:
             self._exec("INSERT INTO list_rows (version_id, row_no, data) VALUES (:v, :r, :d)",
-                       v=version, r=row_no, d=_json(data))
+                       v=version, r=row_no, d=to_json(data))
         self.log("list", str(version), "imported", {"kind": kind, "file": file_id, "rows": len(rows),
                                                     "effective_from": effective_from, "source": source_name})
         return version
 
 
-class SqlStore:
+class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads):
     """The default store. ``url`` is any SQLAlchemy URL with a migrations folder for its dialect."""
 
     def __init__(self, url: str) -> None:
@@ -236,42 +251,52 @@ class SqlStore:
         except SQLAlchemyError as exc:
             raise StoreError(f"写入数据库失败：{exc}。请检查数据目录的权限和磁盘空间后重试。") from exc
 
-    def _rows(self, sql: str, **params: Any) -> list[Any]:
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(text(sql), params))
-        except SQLAlchemyError as exc:
-            raise StoreError(f"读取数据库失败：{exc}。") from exc
-
     def files_with_sha(self, sha256: str) -> list[FileRow]:
-        return [_file_row(r) for r in self._rows("SELECT * FROM files WHERE sha256=:s ORDER BY id", s=sha256)]
+        return [file_row(r) for r in self._rows("SELECT * FROM files WHERE sha256=:s ORDER BY id", s=sha256)]
 
     def unfinished_files(self) -> list[FileRow]:
-        return [_file_row(r) for r in self._rows(
+        return [file_row(r) for r in self._rows(
             "SELECT * FROM files WHERE status=:s ORDER BY id", s=FileStatus.processing.value)]
 
     def get_file(self, file_id: int) -> FileRow | None:
         rows = self._rows("SELECT * FROM files WHERE id=:id", id=file_id)
-        return _file_row(rows[0]) if rows else None
+        return file_row(rows[0]) if rows else None
 
     def list_files(self) -> list[FileRow]:
-        return [_file_row(r) for r in self._rows("SELECT * FROM files ORDER BY id")]
+        return [file_row(r) for r in self._rows("SELECT * FROM files ORDER BY id")]
+
+    def case_files(self, case_id: str, *, form: str | None = None, with_scans: bool = False) -> list[FileRow]:
+        sql = f"SELECT * FROM files WHERE (case_id=:c AND {_ATTACHED}" + (" AND form=:f)" if form else ")")
+        if with_scans:
+            sql += " OR id IN (SELECT file_id FROM scan_documents WHERE case_id=:c)"
+        return [file_row(r) for r in self._rows(sql + " ORDER BY id", c=case_id, f=form)]
+
+    def typed_files(self) -> list[FileRow]:
+        return [file_row(r) for r in self._rows(
+            "SELECT * FROM files WHERE form IN ('check_table', 'site_record') ORDER BY id DESC")]
+
+    def file_fields(self, file_id: int) -> dict[str, Any]:
+        return {r.name: from_json(r.value)
+                for r in self._rows("SELECT name, value FROM fields WHERE file_id=:f ORDER BY id", f=file_id)}
 
     def get_case(self, case_id: str) -> CaseRow | None:
         rows = self._rows("SELECT * FROM cases WHERE id=:id", id=case_id)
-        return _case_row(rows[0]) if rows else None
+        return case_row(rows[0]) if rows else None
 
     def find_case(self, unit_key: str, check_date: str | None) -> CaseRow | None:
         rows = self._rows(
             "SELECT * FROM cases WHERE unit_key=:k AND (check_date=:d OR check_date IS NULL) ORDER BY id",
             k=unit_key, d=check_date)
-        return _case_row(rows[0]) if rows else None
+        return case_row(rows[0]) if rows else None
 
     def list_cases(self) -> list[CaseRow]:
-        return [_case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
+        return [case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
+
+    def penalty_cases(self) -> list[CaseRow]:
+        return [case_row(r) for r in self._rows("SELECT * FROM cases WHERE penalty=1 ORDER BY check_date DESC, id DESC")]
 
     def files_for_case(self, case_id: str) -> list[FileRow]:
-        return [_file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
+        return [file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
 
     def case_findings(self, case_id: str) -> list[FindingRow]:
         """The case's current findings, as its last evaluation left them."""
@@ -284,12 +309,10 @@ class SqlStore:
                 for r in self._rows("SELECT * FROM findings WHERE file_id=:f ORDER BY id", f=file_id)]
 
     def outputs_for_file(self, file_id: int) -> list[OutputRow]:
-        return [OutputRow(r.case_id, r.file_id, r.kind, r.path, r.sha256)
-                for r in self._rows("SELECT * FROM outputs WHERE file_id=:f ORDER BY id", f=file_id)]
+        return [_output_row(r) for r in self._rows("SELECT * FROM outputs WHERE file_id=:f ORDER BY id", f=file_id)]
 
     def outputs_for_case(self, case_id: str) -> list[OutputRow]:
-        return [OutputRow(r.case_id, r.file_id, r.kind, r.path, r.sha256)
-                for r in self._rows("SELECT * FROM outputs WHERE case_id=:c ORDER BY id", c=case_id)]
+        return [_output_row(r) for r in self._rows("SELECT * FROM outputs WHERE case_id=:c ORDER BY id", c=case_id)]
 
     def events(self, entity: str | None = None, entity_id: str | None = None) -> Iterator[EventRow]:
         sql = "SELECT * FROM events"
@@ -298,7 +321,19 @@ class SqlStore:
             sql += " WHERE entity=:e" + (" AND entity_id=:i" if entity_id is not None else "")
             params = {"e": entity, "i": entity_id}
         for r in self._rows(sql + " ORDER BY id", **params):
-            yield EventRow(r.id, r.at, r.actor, r.entity, r.entity_id, r.action, _unjson(r.detail))
+            yield _event_row(r)
+
+    def case_events(self, case_id: str, file_ids: Sequence[int]) -> list[EventRow]:
+        params: dict[str, Any] = {"c": case_id} | {f"f{n}": str(i) for n, i in enumerate(file_ids)}
+        files = ", ".join(f":f{n}" for n in range(len(file_ids)))
+        where = "(entity='case' AND entity_id=:c)" + (f" OR (entity='file' AND entity_id IN ({files}))" if files else "")
+        return [_event_row(r) for r in self._rows(f"SELECT * FROM events WHERE {where} ORDER BY id", **params)]
+
+    def last_event_id(self, entity: str | None = None, entity_id: str | None = None) -> int:
+        sql = "SELECT COALESCE(MAX(id), 0) FROM events"
+        if entity is not None:
+            sql += " WHERE entity=:e" + (" AND entity_id=:i" if entity_id is not None else "")
+        return int(self._scalar(sql, e=entity, i=entity_id))
 
     def list_versions(self, kind: str | None = None) -> list[ListVersionRow]:
         sql = "SELECT * FROM list_versions"
