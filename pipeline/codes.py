@@ -83,6 +83,7 @@ class FindingCode(StrEnum):
     file_encrypted = "FILE_ENCRYPTED"
     file_not_check_table = "FILE_NOT_CHECK_TABLE"
     file_too_large = "FILE_TOO_LARGE"
+    file_too_complex = "FILE_TOO_COMPLEX"
     field_missing = "FIELD_MISSING"
     field_ambiguous = "FIELD_AMBIGUOUS"
     inspectors_too_few = "INSPECTORS_TOO_FEW"
@@ -138,6 +139,7 @@ _FINDING_LABELS = {
     FindingCode.file_encrypted: "文件已加密",
     FindingCode.file_not_check_table: "不是检查表",
     FindingCode.file_too_large: "文件过大",
+    FindingCode.file_too_complex: "文件过于复杂",
     FindingCode.field_missing: "栏目未填写",
     FindingCode.field_ambiguous: "栏目内容不明确",
     FindingCode.inspectors_too_few: "执法人员不足两人",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import casework, checks, lists, notes, public_forms, review, rules, scanwork
+from pipeline import casework, checks, limits, lists, notes, public_forms, review, rules, scanwork
 from pipeline.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.errors import InputFileError, OutputError
 from pipeline.extract import detect_kind, extract_file
@@ -318,7 +318,7 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
             tx.log("case", plan.case_id, "file_attached", {"file": received.file_id, "name": received.name})
         if plan.extraction:
             tx.add_fields(received.file_id, plan.case_id, [
-                (k, v, p.location if (p := plan.extraction.provenance.get(k)) else None,
+                (k, v, p.where if (p := plan.extraction.provenance.get(k)) else None,
                  p.confidence if p else None) for k, v in plan.extraction.fields.items()])
         tx.add_findings(received.file_id, plan.case_id, list(plan.findings))
         for row in published:
@@ -356,6 +356,8 @@ def process_file(path: Path, ctx: Context) -> Outcome:
                     f"文件大小 {received.size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
                     "请确认放入的是检查表本身；扫描件请降低分辨率（200–300 dpi）后重新放入。",
                     code=FindingCode.file_too_large.value)
+            # Before any reader (lists, review sheets, scans, forms) sees the file.
+            limits.check_input(received.stored, received.kind, max_image_pixels=ctx.settings.scan_max_pixels)
             if received.rel.split("/")[0] == LISTS_FOLDER:
                 plan = plan_list_import(received)
             else:

@@ -14,7 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.errors import InputFileError
+from pipeline.limits import check_input
 from pipeline.models import Extraction
+from pipeline.settings import load_settings
 
 from .base import Extractor, error_for_kind
 from .docx_check_table import DocxExtractor
@@ -82,13 +84,15 @@ def extract_file(path: Path, display_name: str | None = None) -> Extraction:
     """Sniff ``path`` by content and extract it with the first registered extractor that reads it.
 
     Raises ``InputFileError`` (Chinese message, ``code`` a ``FindingCode`` value) when the file
-    cannot be read, is of a kind no extractor handles, or holds none of the forms (then the first
-    extractor's error, e.g. ``FILE_NOT_CHECK_TABLE``).
+    exceeds a limit of ``pipeline.limits`` (checked before any parser sees it), cannot be read, is
+    of a kind no extractor handles, or holds none of the forms (then the first extractor's error,
+    e.g. ``FILE_NOT_CHECK_TABLE``).
     """
     try:
         kind = detect_kind(path)
     except OSError as exc:
         raise error_for_kind("unreadable") from exc
+    check_input(path, kind, max_image_pixels=load_settings().scan_max_pixels if kind == "image" else None)
     extractors = get_extractors(kind)
     if not extractors:
         raise error_for_kind(kind)
