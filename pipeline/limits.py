@@ -184,7 +184,7 @@ def check_zip(path: Path, *, parse_xml: bool = True) -> None:
         return
     entries, cd_size = directory
     if entries > MAX_ZIP_MEMBERS or cd_size > MAX_CENTRAL_DIRECTORY_BYTES:
-        raise _too_complex(f"内部有 {entries} 个部件，上限为 {MAX_ZIP_MEMBERS} 个")
+        raise _too_complex(f"内部有 {entries} 个内部文件，上限为 {MAX_ZIP_MEMBERS} 个")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
@@ -192,7 +192,7 @@ def check_zip(path: Path, *, parse_xml: bool = True) -> None:
     with zf:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_MEMBERS:
-            raise _too_complex(f"内部有 {len(infos)} 个部件，上限为 {MAX_ZIP_MEMBERS} 个")
+            raise _too_complex(f"内部有 {len(infos)} 个内部文件，上限为 {MAX_ZIP_MEMBERS} 个")
         total = 0
         for info in infos:
             _check_declared(info)
@@ -204,15 +204,16 @@ def check_zip(path: Path, *, parse_xml: bool = True) -> None:
 
 
 def _check_declared(info: zipfile.ZipInfo) -> None:
-    if info.file_size > MAX_ZIP_MEMBER_BYTES:
-        raise _too_complex(f"部件 {info.filename} 解压后 {_mb(info.file_size)}，上限为 {_mb(MAX_ZIP_MEMBER_BYTES)}")
-    if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
-        ratio = info.file_size // max(info.compress_size, 1)
-        raise _too_complex(f"部件 {info.filename} 压缩比 {ratio}:1，上限为 {MAX_COMPRESSION_RATIO}:1")
-    if info.filename.endswith(_XML_SUFFIXES) and info.file_size > MAX_XML_PART_BYTES:
-        raise _too_complex(f"部件 {info.filename} 解压后 {_mb(info.file_size)}，上限为 {_mb(MAX_XML_PART_BYTES)}")
-    if info.filename == "xl/sharedStrings.xml" and info.file_size > MAX_SHARED_STRINGS_BYTES:
-        raise _too_complex(f"共享字符串表解压后 {_mb(info.file_size)}，上限为 {_mb(MAX_SHARED_STRINGS_BYTES)}")
+    name, size = info.filename, info.file_size
+    if name == "xl/sharedStrings.xml" and size > MAX_SHARED_STRINGS_BYTES:
+        raise _too_complex(f"共享字符串表解压后 {_mb(size)}，上限为 {_mb(MAX_SHARED_STRINGS_BYTES)}")
+    if size > MAX_ZIP_MEMBER_BYTES:
+        raise _too_complex(f"内部文件 {name} 解压后 {_mb(size)}，上限为 {_mb(MAX_ZIP_MEMBER_BYTES)}")
+    if name.endswith(_XML_SUFFIXES) and size > MAX_XML_PART_BYTES:
+        raise _too_complex(f"内部文件 {name} 解压后 {_mb(size)}，上限为 {_mb(MAX_XML_PART_BYTES)}")
+    if size > RATIO_MIN_BYTES and size > MAX_COMPRESSION_RATIO * max(info.compress_size, 1):
+        ratio = size // max(info.compress_size, 1)
+        raise _too_complex(f"内部文件 {name} 压缩比 {ratio}:1，上限为 {MAX_COMPRESSION_RATIO}:1")
 
 
 def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, parse_xml: bool) -> None:
@@ -229,13 +230,13 @@ def _stream_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, *, parse_xml: boo
                 produced += len(chunk)
                 if produced > MAX_ZIP_MEMBER_BYTES or (
                         produced > RATIO_MIN_BYTES and produced > MAX_COMPRESSION_RATIO * max(info.compress_size, 1)):
-                    raise _too_complex(f"部件 {info.filename} 解压后超过声明的大小")
+                    raise _too_complex(f"内部文件 {info.filename} 解压后超过上限")
                 if parser is not None:
                     parser.feed(chunk)
             if parser is not None:
                 parser.close()
     except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
-        raise _too_complex(f"部件 {info.filename} 含有 XML 实体或文档类型声明，不予展开") from exc
+        raise _too_complex(f"内部文件 {info.filename} 含有 XML 实体或文档类型声明，不予展开") from exc
     except (ParseError, zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError, NotImplementedError):
         return  # malformed XML, a damaged or encrypted part: the reader refuses it in its own words
 
@@ -283,9 +284,9 @@ class _XmlGuard:
         self.depth += 1
         self.elements += 1
         if self.depth > MAX_XML_DEPTH:
-            raise _too_complex(f"部件 {self.name} 嵌套超过 {MAX_XML_DEPTH} 层")
+            raise _too_complex(f"内部文件 {self.name} 嵌套超过 {MAX_XML_DEPTH} 层")
         if self.elements > MAX_XML_ELEMENTS:
-            raise _too_complex(f"部件 {self.name} 超过 {MAX_XML_ELEMENTS} 个元素")
+            raise _too_complex(f"内部文件 {self.name} 超过 {MAX_XML_ELEMENTS} 个元素")
         local = tag.rpartition("}")[2]
         if self.sheet:
             self._sheet_element(local, attrib)
@@ -319,7 +320,7 @@ class _XmlGuard:
     def _check_corner(self, ref: str, what: str) -> None:
         row, column, _ = _range_area(ref)
         if row > MAX_SHEET_ROWS or column > MAX_SHEET_COLUMNS:
-            raise _too_complex(f"{what} {ref} 超出上限（最多 {MAX_SHEET_ROWS} 行、{MAX_SHEET_COLUMNS} 列）")
+            raise _too_complex(f"{what} {ref} 超过 {MAX_SHEET_ROWS} 行或 {MAX_SHEET_COLUMNS} 列")
 
     def _add_cells(self, n: int) -> None:
         self.cells += n

@@ -189,7 +189,12 @@ def _date_spans(text: str) -> list[tuple[int, int, date | None]]:
         if not any(s <= m.start() < e for s, e, _ in spans):
             spans.append((m.start(), m.end(), _make_date(m.group(1), m.group(3), m.group(4))))
     for joined in _joined(text):
-        if len(joined.readings) == 1 and not any(s <= joined.start < e for s, e, _ in spans):
+        if len(joined.readings) != 1:
+            continue
+        # 2026/11/99时 also reads as the invalid day 99: the joined reading replaces it.
+        overlapping = [span for span in spans if span[0] <= joined.start < span[1]]
+        if all(d is None for _, _, d in overlapping):
+            spans = [span for span in spans if span not in overlapping]
             spans.append((joined.start, joined.day_end, joined.readings[0].date()))
     spans.sort(key=lambda span: span[0])
     return spans
