@@ -491,8 +491,9 @@ def check_image(path: Path, max_pixels: int) -> None:
             raise _unreadable_image()
         if width * height > max_pixels:
             raise _image_too_large(f"图片为 {width}×{height} 像素，超过每页 {max_pixels} 像素的上限")
-    # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that: tie both to the setting
-    # rather than Pillow's default (about 89 megapixels), for the formats parsed above and the others.
+    # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that. Process-wide on purpose: tied
+    # to the setting rather than Pillow's default (about 89 megapixels), so that the scan reader's
+    # later opens agree with this check when IT raises scan_max_pixels.
     Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():

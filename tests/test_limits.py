@@ -37,6 +37,12 @@ from tests.hostile_files import (
 )
 
 
+@pytest.fixture(autouse=True)
+def pillow_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``check_image`` sets Pillow's process-wide limit to the setting; restore it for later tests."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+
+
 @pytest.fixture
 def base(samples: Samples, tmp_path: Path) -> Path:
     return samples.check_table("检查表.docx", folder=tmp_path)
