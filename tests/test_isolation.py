@@ -70,7 +70,8 @@ def test_a_file_that_hangs_crashes_or_eats_memory_is_returned_and_the_pass_goes_
 def test_the_worker_limit_is_on_top_of_what_it_started_with(settings: Settings, tmp_path: Path) -> None:
     analysis = worker.AnalysisWorker(settings.replace(file_memory_mb=64))
     try:
-        result = analysis.analyse(AnalysisTask(tmp_path / "missing.docx", "missing.docx", "docx", False))
+        (tmp_path / "空.docx").write_bytes(b"")
+        result = analysis.analyse(AnalysisTask(tmp_path / "空.docx", "空.docx", "empty", False))
         assert result.refusal is not None  # an ordinary refusal still comes back as data
     finally:
         analysis.close()

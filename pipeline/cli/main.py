@@ -176,7 +176,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         for key, value in extraction.fields.items():
             prov = extraction.provenance.get(key)
             table.add_row(FIELD_LABELS.get(key, key), json.dumps(value, ensure_ascii=False) if value else "",
-                          prov.location if prov else "")
+                          prov.where if prov else "")
         out.print(table)
         for w in extraction.warnings:
             console.print(f"提示：{w}", style="yellow")

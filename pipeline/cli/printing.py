@@ -1,6 +1,6 @@
 """Tables the command line prints: the lists' versions, the open questions, a month's working days.
 
-All rich output lives in ``pipeline.cli``; the domain modules return data.
+All rich output lives in ``pipeline.cli.main``; the domain modules return data.
 """
 
 from __future__ import annotations

@@ -89,14 +89,24 @@ SITE_RECORD_LABELS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where a value was read: the file, and a location such as ``table 1 row 3 col 2``."""
+    """Where a value was read: the file, and a location such as ``table 1 row 3 col 2``; ``note`` says
+    how the value was read when that is not evident (a date run into its time, taken by its one reading)."""
 
     file: str
     location: str
     confidence: float = 1.0
+    note: str | None = None
+
+    @property
+    def where(self) -> str:
+        """The location, with the note in brackets when there is one (what the database keeps)."""
+        return f"{self.location}（{self.note}）" if self.note else self.location
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "location": self.location, "confidence": round(self.confidence, 3)}
+        data: dict[str, Any] = {"file": self.file, "location": self.location, "confidence": round(self.confidence, 3)}
+        if self.note:
+            data["note"] = self.note
+        return data
 
 
 @dataclass(frozen=True)

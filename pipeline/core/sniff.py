@@ -16,6 +16,8 @@ import zipfile
 from pathlib import Path
 from typing import Literal
 
+from pipeline.core.limits import small_member, zip_directory_ok
+
 __all__ = ["KINDS", "KIND_LABELS", "detect_kind", "ole2_flavour"]
 
 KIND_LABELS: dict[str, str] = {
@@ -115,6 +117,10 @@ def ole2_flavour(path: Path) -> Literal["doc", "xls", "unknown"]:
 
 
 def _zip_kind(path: Path) -> str:
+    # Sniffing reads only the zip directory and two small members, bounded before zipfile opens it
+    # (pipeline.core.limits); a container beyond the limits is a "zip", refused by pipeline.core.limits.check_input.
+    if not zip_directory_ok(path):
+        return "zip"
     try:
         with zipfile.ZipFile(path) as zf:
             names = set(zf.namelist())
@@ -123,13 +129,13 @@ def _zip_kind(path: Path) -> str:
             if "xl/workbook.xml" in names:
                 return "xlsx"
             if "mimetype" in names:
-                mimetype = zf.read("mimetype").strip()
+                mimetype = (small_member(zf, "mimetype") or b"").strip()
                 if mimetype == b"application/vnd.oasis.opendocument.text":
                     return "odt"
                 if mimetype == b"application/vnd.oasis.opendocument.spreadsheet":
                     return "ods"
             if "[Content_Types].xml" in names:
-                content_types = zf.read("[Content_Types].xml")
+                content_types = small_member(zf, "[Content_Types].xml") or b""
                 if any(t in content_types for t in _WORD_MAIN_TYPES):
                     return "docx"
     except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError):

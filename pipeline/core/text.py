@@ -21,10 +21,12 @@ from datetime import date, datetime, time, timedelta
 
 __all__ = [
     "KNOWN_METHODS",
+    "JoinedDateTime",
     "Period",
     "clean_text",
     "company_key",
     "find_dates",
+    "joined_date_times",
     "label_key",
     "looks_like_date",
     "parse_date",
@@ -176,15 +178,72 @@ def _nfkc(s: str | None) -> str:
 
 
 def _date_spans(text: str) -> list[tuple[int, int, date | None]]:
-    """All full dates in NFKC ``text`` as (start, end, date); ``date`` is None when invalid."""
+    """All full dates in NFKC ``text`` as (start, end, date); ``date`` is None when invalid.
+
+    A date run into its time (``2026/4/149时``) is included when it has exactly one valid reading;
+    its span ends after the day's digits, so that the time reader still sees the hour."""
     spans: list[tuple[int, int, date | None]] = []
     for m in _DATE_YMD.finditer(text):
         spans.append((m.start(), m.end(), _make_date(m.group(1), m.group(2), m.group(3))))
     for m in _DATE_SEP.finditer(text):
         if not any(s <= m.start() < e for s, e, _ in spans):
             spans.append((m.start(), m.end(), _make_date(m.group(1), m.group(3), m.group(4))))
+    for joined in _joined(text):
+        if len(joined.readings) != 1:
+            continue
+        # 2026/11/99时 also reads as the invalid day 99: the joined reading replaces it.
+        overlapping = [span for span in spans if span[0] <= joined.start < span[1]]
+        if all(d is None for _, _, d in overlapping):
+            spans = [span for span in spans if span not in overlapping]
+            spans.append((joined.start, joined.day_end, joined.readings[0].date()))
     spans.sort(key=lambda span: span[0])
     return spans
+
+
+# A date whose day runs into the hour, without a separator: 2026/4/149时, 2026.5.1915时00分,
+# 2026年4月149时, 2026-4-149:30. The digits after the month split into day + hour in at most two ways.
+_JOINED_TAIL = r"(\d{2,4})(?=\s*(?:[时点]|:\s*\d{2}))"
+_JOINED_SEP = re.compile(r"(?<!\d)(\d{4})\s*([./\-])\s*(\d{1,2})\s*\2\s*" + _JOINED_TAIL)
+_JOINED_YMD = re.compile(rf"(?<!\d)({_YEAR})\s*年\s*({_NUM})\s*月\s*" + _JOINED_TAIL)
+
+
+@dataclass(frozen=True)
+class JoinedDateTime:
+    """A date written together with its hour (``2026/4/149时``): the text as written and every
+    valid reading (date at the hour). Exactly one reading is taken; several are ambiguous."""
+
+    text: str
+    readings: tuple[datetime, ...]
+    start: int = 0  # where the date starts in the NFKC text
+    day_end: int = 0  # where the day's digits end, when there is exactly one reading
+
+
+def _joined(text: str) -> list[JoinedDateTime]:
+    found: list[JoinedDateTime] = []
+    matches = [(m, m.group(1), m.group(3)) for m in _JOINED_SEP.finditer(text)]
+    matches += [(m, m.group(1), m.group(2)) for m in _JOINED_YMD.finditer(text)]
+    for m, year, month in matches:
+        digits = m.group(m.lastindex or 0)
+        readings: list[datetime] = []
+        day_end = 0
+        for split in (1, 2):
+            day, hour = digits[:split], digits[split:]
+            if not 1 <= len(hour) <= 2 or int(hour) > 23:
+                continue
+            d = _make_date(year, month, day)
+            if d is not None:
+                readings.append(datetime.combine(d, time(int(hour), 0)))
+                day_end = m.start(m.lastindex or 0) + split
+        end = m.end()
+        unit = re.match(r"\s*[时点]", text[end:])
+        shown = text[m.start():end + (unit.end() if unit else 0)]
+        found.append(JoinedDateTime(shown, tuple(readings), m.start(), day_end))
+    return found
+
+
+def joined_date_times(s: str | None) -> list[JoinedDateTime]:
+    """The dates in ``s`` written together with their hour (see ``JoinedDateTime``), in order."""
+    return sorted(_joined(_nfkc(s)), key=lambda j: j.start)
 
 
 def find_dates(s: str | None) -> list[date]:

@@ -32,6 +32,7 @@ from pipeline.core.models import CHECK_TABLE_FIELDS, FIELD_LABELS, Extraction, I
 from pipeline.core.text import (
     clean_text,
     find_dates,
+    joined_date_times,
     label_key,
     looks_like_date,
     parse_period_detail,
@@ -54,6 +55,7 @@ __all__ = [
     "LabelWalk",
     "extract_check_table",
     "find_case_ref",
+    "note_for",
     "read_check_table",
     "read_parts",
     "walk_labels",
@@ -270,6 +272,7 @@ class LabelWalk:
     inspectors_location: str | None = None
     warnings: list[str] = field(default_factory=list)
     warned: set[str] = field(default_factory=set)
+    notes: dict[str, str] = field(default_factory=dict)  # field key → how it was read (Provenance.note)
 
     def warn(self, key: str, message: str) -> None:
         if message not in self.warnings:
@@ -520,6 +523,7 @@ def date_value(walk: LabelWalk, key: str, label: str, raw: str, *, name_last: bo
     """The last date written in ``raw`` (``YYYY-MM-DD``), with a warning about ``key`` (called
     ``label``) when none can be read or several differ (``name_last``: the warning names the one taken)."""
     dates = find_dates(raw)
+    _joined_notes(walk, key, label, raw)
     if not dates:
         if looks_like_date(raw):
             walk.warn(key, f"{label}“{shorten(raw)}”无法识别，请按“{_DATE_EXAMPLE}”填写。")
@@ -531,12 +535,28 @@ def date_value(walk: LabelWalk, key: str, label: str, raw: str, *, name_last: bo
     return dates[-1].isoformat()
 
 
+def _joined_notes(walk: LabelWalk, key: str, label: str, raw: str) -> None:
+    """A date run into its hour (``2026/4/149时``): its one reading goes into provenance; with two
+    readings (``2026/4/111时``: 1日11时 or 11日1时) nothing is guessed and staff are asked."""
+    taken: list[str] = []
+    for joined in joined_date_times(raw):
+        readings = [f"{cn_date(r.date())}{r.hour}时" for r in joined.readings]
+        if len(readings) == 1:
+            taken.append(f"“{joined.text}”日期与时刻连写，唯一合理的读法为{readings[0]}")
+        elif readings:
+            walk.warn(key, f"{label}“{joined.text}”日期与时刻连写，可读作{'或'.join(readings)}，无法确定。"
+                           "请在日期和时刻之间加空格后重新放入。")
+    if taken:
+        walk.notes[key] = "；".join(taken)
+
+
 def period_value(walk: LabelWalk, raw: str, label: str, *, date_like: bool) -> tuple[str | None, str | None]:
     """Start and end (``YYYY-MM-DDTHH:MM``) of the period in ``raw``, with warnings about
     ``check_time`` (called ``label``). An unreadable period is warned about when it holds a digit,
     or (``date_like``) anything that looks like a date."""
     text = shorten(raw, 40)
     period = parse_period_detail(raw)
+    _joined_notes(walk, "check_time", label, raw)
     hint = f"请按“{_PERIOD_EXAMPLE}”填写"
     if period.start is None:
         if (date_like and looks_like_date(raw)) or any(ch.isdigit() for ch in clean_text(raw)):
@@ -551,6 +571,13 @@ def period_value(walk: LabelWalk, raw: str, label: str, *, date_like: bool) -> t
     start = period.start.isoformat(timespec="minutes")
     end = period.end.isoformat(timespec="minutes") if period.end else None
     return start, end
+
+
+def note_for(walk: LabelWalk, key: str) -> str | None:
+    """The provenance note of field ``key`` (the period's note for ``check_start``/``check_end``)."""
+    if key in ("check_start", "check_end"):
+        return walk.notes.get("check_time")
+    return walk.notes.get(key)
 
 
 def find_case_ref(text: str) -> str | None:
@@ -648,7 +675,7 @@ def extract_check_table(grids: Iterable[Grid], *, file: str, case_ref: str | Non
     for key, (location, confidence) in located.items():
         if key in walk.warned or (key in ("check_start", "check_end") and "check_time" in walk.warned):
             confidence = min(confidence, WARNED)
-        provenance[key] = Provenance(file=file, location=location, confidence=confidence)
+        provenance[key] = Provenance(file=file, location=location, confidence=confidence, note=note_for(walk, key))
     return Extraction(
         form="check_table",
         fields=fields,

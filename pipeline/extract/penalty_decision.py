@@ -194,7 +194,8 @@ def docx_paragraphs(path: Path, *, probe: bool = False) -> list[Para]:
             data = zf.read("word/document.xml")
         if probe and not all(ch.encode() in data for ch in "罚决"):
             return []  # no title can be there; spares the XML parse of every check table
-        root = etree.fromstring(data)
+        # pipeline.core.limits refused any DTD already; the parser would not expand one either.
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False))
     except (zipfile.BadZipFile, KeyError, OSError, etree.XMLSyntaxError) as exc:
         raise InputFileError(_NOT_DECISION, field="file", code=NOT_PENALTY_DECISION_CODE) from exc
     body = root.find(f"{_W}body")

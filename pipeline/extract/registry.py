@@ -15,7 +15,9 @@ import functools
 from pathlib import Path
 
 from pipeline.core.errors import InputFileError
+from pipeline.core.limits import check_input
 from pipeline.core.models import Extraction
+from pipeline.core.settings import load_settings
 from pipeline.core.sniff import detect_kind
 from pipeline.documents.grid import CHECK_TABLE, NOT_CHECK_TABLE_CODE
 
@@ -72,6 +74,8 @@ class Registry:
             kind = detect_kind(path)
         except OSError as exc:
             raise error_for_kind("unreadable") from exc
+        # Before any parser sees the file (pipeline.core.limits).
+        check_input(path, kind, max_image_pixels=load_settings().scan_max_pixels if kind == "image" else None)
         extractors = self.get_extractors(kind)
         if not extractors:
             raise error_for_kind(kind)

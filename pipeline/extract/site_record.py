@@ -38,6 +38,7 @@ from pipeline.documents.grid import (
     LabelWalk,
     date_value,
     meaningful,
+    note_for,
     period_value,
     read_parts,
     walk_labels,
@@ -212,7 +213,8 @@ def extract_site_record(grids: Iterable[Grid], *, file: str, case_ref: str | Non
     provenance: dict[str, Provenance] = {}
     for key, (location, confidence, spec_key) in located.items():
         warned = key in walk.warned or spec_key in walk.warned
-        provenance[key] = Provenance(file, location, min(confidence, WARNED) if warned else confidence)
+        provenance[key] = Provenance(file, location, min(confidence, WARNED) if warned else confidence,
+                                     note=note_for(walk, key))
     return Extraction(
         form=FORM, fields=fields, provenance=provenance, warnings=tuple(walk.warnings), case_ref=case_ref
     )

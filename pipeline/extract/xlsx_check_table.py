@@ -39,7 +39,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import WINDOWS_EPOCH, from_excel
 
 from pipeline.core.errors import InputFileError
-from pipeline.core.models import FIELD_LABELS, Extraction, Provenance
+from pipeline.core.models import FIELD_LABELS, Extraction
 from pipeline.core.sniff import detect_kind
 from pipeline.documents.grid import WARNED, FormGrids, Grid, GridCell, GridExtractor, find_case_ref
 
@@ -330,7 +330,7 @@ def _with_formula_warnings(extraction: Extraction, sheet: _Sheet) -> Extraction:
             messages.append(f"{label}：单元格 {location} {problem}，无法读取。{fix}")
             for k in ("check_start", "check_end") if key == "check_start" else (key,):
                 prov = provenance[k]
-                provenance[k] = Provenance(prov.file, prov.location, min(prov.confidence, WARNED))
+                provenance[k] = dataclasses.replace(prov, confidence=min(prov.confidence, WARNED))
         if not keys:
             messages.append(f"单元格 {location} {problem}，其内容未能读取。{fix}")
     return dataclasses.replace(extraction, warnings=tuple(dict.fromkeys(messages)), provenance=provenance)

@@ -14,6 +14,7 @@ from pathlib import Path
 from pipeline.cases import lists, review, scanwork
 from pipeline.cases.review import ReviewAnswer
 from pipeline.core.errors import InputFileError
+from pipeline.core.limits import check_input
 from pipeline.core.models import Extraction
 from pipeline.core.settings import Settings
 from pipeline.extract import extract_file
@@ -57,6 +58,8 @@ class Refusal:
 
 def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
     try:
+        # Before any reader (lists, review sheets, scans, forms) sees the file.
+        check_input(task.path, task.kind, max_image_pixels=settings.scan_max_pixels)
         if task.is_list:
             return Analysed(imported_list=lists.read_list(task.path, display_name=task.name))
         if task.kind == "xlsx" and review.is_review_sheet(task.path):

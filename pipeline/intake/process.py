@@ -272,7 +272,7 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
             tx.log("case", plan.case_id, "file_attached", {"file": received.file_id, "name": received.name})
         if plan.extraction:
             tx.add_fields(received.file_id, plan.case_id, [
-                (k, v, p.location if (p := plan.extraction.provenance.get(k)) else None,
+                (k, v, p.where if (p := plan.extraction.provenance.get(k)) else None,
                  p.confidence if p else None) for k, v in plan.extraction.fields.items()])
         tx.add_findings(received.file_id, plan.case_id, list(plan.findings))
         for row in published:
