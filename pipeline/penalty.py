@@ -30,6 +30,7 @@ from pipeline.codes import FileStatus, FindingCode
 from pipeline.extract.normalize import company_key
 from pipeline.extract.penalty_decision import PENALTY_DECISION_LABELS
 from pipeline.models import Extraction, Finding
+from pipeline.names import portable_name
 from pipeline.outbox import WAITING
 from pipeline.process import Context, Output, Plan, Received, plan_rejection
 from pipeline.store.sql import now_iso
@@ -134,7 +135,7 @@ def plan_penalty_decision(received: Received, extraction: Extraction, job: Path,
     note = job / "penalty-waiting.txt"
     note.write_text(_unmatched_note(received.name, fields), encoding="utf-8")
     return Plan(status=FileStatus.waiting, findings=tuple(findings), form=extraction.form, extraction=extraction,
-                outputs=(Output(note, f"{WAITING}/{received.name}.说明.txt", "penalty_waiting_note"),))
+                outputs=(Output(note, f"{WAITING}/{portable_name(received.name)}.说明.txt", "penalty_waiting_note"),))
 
 
 # --- the penalties table -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from pipeline.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.evidence import FORM_LABELS, dumps_bbox
 from pipeline.extract.normalize import company_key
 from pipeline.models import Finding
+from pipeline.names import portable_name
 from pipeline.outbox import UNMATCHED
 from pipeline.store.sql import now_iso
 
@@ -228,7 +229,7 @@ def record_scans(tx: Any, file_id: int, planned: Iterable[PlannedScan]) -> None:
 
 
 def note_name(original_name: str) -> str:
-    return f"{UNMATCHED}/{original_name}.说明.txt"
+    return f"{UNMATCHED}/{portable_name(original_name)}.说明.txt"
 
 
 def rematch_unmatched(ctx: Any) -> list[str]:
