@@ -25,6 +25,9 @@ from pipeline.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiErr
 PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate)
 
 
+CREATE_HELP = "收件箱不存在时新建它（共享盘未挂载时仍拒绝运行）"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="shuangsui", description="“双随机、一公开”检查文书自动处理")
     parser.add_argument("--version", action="version", version=f"shuangsui {__version__}")
@@ -35,9 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("watch", help="监视收件箱并自动处理（主程序）")
     _folders(p)
     p.add_argument("--demo-if-empty", action="store_true", help="收件箱和数据库都为空时先放入示例文件")
+    p.add_argument("--create", action="store_true", help=CREATE_HELP)
 
     p = sub.add_parser("process", help="处理收件箱中现有的文件一遍，然后退出")
     _folders(p)
+    p.add_argument("--create", action="store_true", help=CREATE_HELP)
     p.add_argument("--json", action="store_true", help="以 JSON 输出处理结果")
 
     p = sub.add_parser("extract", help="识别一个文件并输出字段")
@@ -79,13 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    from pipeline.datalock import command_line, data_folder_lock
     from pipeline.process import open_context, process_inbox
+    from pipeline.share import require_inbox
 
-    ctx = open_context(_settings(args))
-    try:
-        outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
-    finally:
-        ctx.store.close()
+    settings = _settings(args)
+    with data_folder_lock(settings.data_dir, command_line()):
+        require_inbox(settings, create=args.create)
+        ctx = open_context(settings)
+        try:
+            outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
+        finally:
+            ctx.store.close()
     if args.json:
         print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
     else:
@@ -101,22 +111,28 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
+    from pipeline.datalock import command_line, data_folder_lock
     from pipeline.demo import fill_demo_inbox
     from pipeline.process import open_context
+    from pipeline.share import require_inbox
     from pipeline.watch import watch
 
     settings = _settings(args)
-    ctx = open_context(settings)
-    try:
-        if args.demo_if_empty:
-            written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
-            if written:
-                console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
-        mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
-        watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
-            f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。"))
-    finally:
-        ctx.store.close()
+    with data_folder_lock(settings.data_dir, command_line()):
+        if require_inbox(settings, create=args.create):
+            console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)
+        ctx = open_context(settings)
+        try:
+            if args.demo_if_empty:
+                written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
+                if written:
+                    console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
+            mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+            watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
+                f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。",
+                markup=False), on_notice=lambda text: console.print(text, style="yellow", markup=False))
+        finally:
+            ctx.store.close()
     console.print("已停止监视。")
     return 0
 
