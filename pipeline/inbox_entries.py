@@ -160,7 +160,9 @@ def open_inbox_file(path: Path) -> Iterator[InboxFile]:
     except OSError as exc:
         if exc.errno == errno.ELOOP:  # a link put in its place since the survey
             raise NotTaken(_not_regular(path, "符号链接（快捷方式）")) from None
-        raise
+        # A share hiccup (EIO, ESTALE …) must not end the pass: the file is tried again later.
+        raise NotTaken(Skipped(path, FindingCode.file_busy, f"文件暂时无法打开（{exc.strerror or exc}），稍后自动重试。",
+                               FileStatus.busy)) from None
     try:
         before = os.fstat(fd)
         what = kind_of(before.st_mode)
