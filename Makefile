@@ -19,10 +19,10 @@ system-deps:
 
 ## The main job: the watcher over inbox/ (sample documents are put in when inbox and database are empty).
 run: setup
-	$(VENV)/bin/shuangsui watch --demo-if-empty
+	$(VENV)/bin/shuangsui watch --demo-if-empty --create
 
 process: setup
-	$(VENV)/bin/shuangsui process
+	$(VENV)/bin/shuangsui process --create
 
 demo: setup
 	$(VENV)/bin/shuangsui demo

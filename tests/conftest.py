@@ -45,7 +45,8 @@ def settings(tmp_path: Path) -> Settings:
     # (test_bundle) and the forms printed for every open case (test_print_forms) switch themselves on.
     s = load_settings(env={}, inbox=tmp_path / "inbox", outbox=tmp_path / "outbox", data_dir=tmp_path / "var",
                       settle_seconds=0.1, poll_seconds=0.2, require_signed_scan=False, archive_auto=False,
-                      bundle_interval="off", print_forms_auto=False)
+                      bundle_interval="off", print_forms_auto=False,
+                      empty_wait_seconds=0)
     s.inbox.mkdir()
     return s
 
@@ -109,7 +110,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "SHUANGSUI_REQUIRE_SIGNED_SCAN": "1" if settings.require_signed_scan else "0",
                 "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
                 "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval,
-                "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0"})
+                "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0",
+                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds)})
     return env
 
 

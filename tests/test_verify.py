@@ -149,3 +149,33 @@ def test_security_check_flags_macros_and_encryption(tmp_path: Path) -> None:
     check = security(tmp_path, sorted([macro, locked, plain]))
     assert not check.passed
     assert sorted(check.problems) == sorted(["宏.docm 含有宏。", "加密.pdf 是加密的 PDF。"])
+
+
+def test_the_summary_agrees_with_the_details(ws: Workspace, bag: Path, tmp_path: Path) -> None:
+    """A changed 说明文件.TXT (caught by BagIt, not by the 四性检测 of the payload) fails 真实性 and the 结论."""
+    assert verify_package(bag).verdicts() == [("真实性", "通过"), ("完整性", "通过"), ("可用性", "通过"),
+                                              ("安全性", "通过")]
+    target = bag / "data" / "说明文件.TXT"
+    target.write_bytes(target.read_bytes().replace("定期30年".encode(), "永久".encode()))
+    result = verify_package(bag)
+    assert not result.ok and result.verdict == "未通过"
+    assert ("真实性", "未通过") in result.verdicts()
+    (bag / "data" / "原件" / "补充.txt").write_text("后来放进去的", encoding="utf-8")
+    assert ("完整性", "未通过") in verify_package(bag).verdicts()
+
+    copy = copy_workspace(ws, tmp_path / "ws")
+    members = []
+    with zipfile.ZipFile(copy.zip_path) as zf:
+        for info in zf.infolist():
+            data = zf.read(info)
+            if info.filename.endswith("说明文件.TXT"):
+                data = data.replace("定期30年".encode(), "永久".encode())
+            members.append((info, data))
+    with zipfile.ZipFile(copy.zip_path, "w") as zf:
+        for info, data in members:
+            zf.writestr(info, data)
+    proc = subprocess.run([sys.executable, "-m", "pipeline", "verify", str(copy.zip_path)], env=cli_env(copy.settings),
+                          cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 9
+    assert "真实性：未通过" in proc.stdout and "真实性：通过" not in proc.stdout, proc.stdout
+    assert "结论：未通过" in proc.stdout and "data/说明文件.TXT 被修改过" in proc.stdout

@@ -26,6 +26,10 @@ _CODE_FIELDS = (("全宗号", "fonds"), ("门类代码", "category"), ("年度",
                 ("机构代码", "org_code"), ("件号", "item_no"))
 
 
+AUTHENTICITY, INTEGRITY = "真实性", "完整性"
+CHECK_NAMES = (AUTHENTICITY, INTEGRITY, "可用性", "安全性")
+
+
 @dataclass(frozen=True)
 class Verification:
     path: Path
@@ -33,10 +37,32 @@ class Verification:
     problems: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     checks: FourChecks | None = field(default=None)
+    # Problems found outside the 四性检测 (BagIt fixity, bag-info, the recorded zip), by the check
+    # they make fail: a changed byte is an authenticity failure whatever found it.
+    package_problems: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    def verdicts(self) -> list[tuple[str, str]]:
+        """(check, 通过/未通过/未检测) for each of the four checks, agreeing with ``problems``."""
+        failed = {name for name, _ in self.package_problems}
+        ran = {c.name: c.passed for c in self.checks.checks} if self.checks is not None else {}
+        out = []
+        for name in CHECK_NAMES:
+            if name in failed or ran.get(name) is False:
+                out.append((name, "未通过"))
+            else:
+                out.append((name, "通过" if name in ran else "未检测"))
+        if not self.ok and all(v != "未通过" for _, v in out):
+            # Every problem fails some check: one not classified above is an integrity problem.
+            out[1] = (INTEGRITY, "未通过")
+        return out
+
+    @property
+    def verdict(self) -> str:
+        return "通过" if self.ok else "未通过"
 
 
 def verify_package(path: Path, ctx: Context | None = None) -> Verification:
@@ -85,7 +111,8 @@ def _verify_bag(root: Path, ctx: Context | None) -> Verification:
         bag = bagit.Bag(str(root))
     except bagit.BagError as exc:
         return Verification(root, problems=(f"BagIt 结构有误：{exc}",))
-    problems += _fixity(root, bag)
+    fixity = _fixity(root, bag)
+    problems += [p for _check, p in fixity]
     if not problems:
         try:
             bag.validate()
@@ -107,27 +134,31 @@ def _verify_bag(root: Path, ctx: Context | None) -> Verification:
         problems += checks.problems
     if ctx is None:
         notes.append("数据库无法访问：真实性只核对了包内的 SHA-256，未与原件库和登记记录比对。")
-    return Verification(root, code_text, tuple(problems), tuple(notes), checks)
+    four = set(checks.problems) if checks is not None else set()
+    classified = dict((p, c) for c, p in fixity)
+    package = tuple((classified.get(p, INTEGRITY), p) for p in problems if p not in four)
+    return Verification(root, code_text, tuple(problems), tuple(notes), checks, package)
 
 
-def _fixity(root: Path, bag: bagit.Bag) -> list[str]:
-    """Changed, missing and extra files, each named (payload and tag files alike)."""
-    problems = []
+def _fixity(root: Path, bag: bagit.Bag) -> list[tuple[str, str]]:
+    """Changed, missing and extra files, each named (payload and tag files alike), with the check
+    each failure belongs to (a changed file: authenticity; a missing or extra one: integrity)."""
+    problems: list[tuple[str, str]] = []
     for rel, hashes in sorted(bag.entries.items()):
         path = root / rel
         expected = hashes.get("sha256")
         listed_in = "manifest-sha256.txt" if rel.startswith("data/") else TAGMANIFEST
         if not path.is_file():
-            problems.append(f"缺少文件 {rel}（{listed_in} 中登记了它）。")
+            problems.append((INTEGRITY, f"缺少文件 {rel}（{listed_in} 中登记了它）。"))
         elif expected and sha256_file(path) != expected:
-            problems.append(f"{rel} 被修改过：SHA-256 与 {listed_in} 中登记的不符。")
+            problems.append((AUTHENTICITY, f"{rel} 被修改过：SHA-256 与 {listed_in} 中登记的不符。"))
     listed = {bagit.normalize_unicode(k) for k in bag.entries}
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         rel = path.relative_to(root).as_posix()
         if bagit.normalize_unicode(rel) not in listed and not (rel.startswith("tagmanifest-") and "/" not in rel):
-            problems.append(f"多出文件 {rel}：不在清单中。")
+            problems.append((INTEGRITY, f"多出文件 {rel}：不在清单中。"))
     if not any(k.startswith("data/") for k in bag.entries):
-        problems.append("manifest-sha256.txt 缺失或为空。")
+        problems.append((INTEGRITY, "manifest-sha256.txt 缺失或为空。"))
     return problems
 
 
@@ -158,10 +189,13 @@ def _with_zip_record(result: Verification, path: Path, ctx: Context | None) -> V
     digest = sha256_file(path)
     match = next((r for r in rows if r.sha256 == digest), None)
     problems, notes = list(result.problems), list(result.notes)
+    package = result.package_problems
     if match is None:
-        problems.append(f"{path.name} 与登记的归档包（第 {rows[-1].version} 版，SHA-256 {rows[-1].sha256[:12]}…）不是同一个文件。")
+        problem = f"{path.name} 与登记的归档包（第 {rows[-1].version} 版，SHA-256 {rows[-1].sha256[:12]}…）不是同一个文件。"
+        problems.append(problem)
+        package += ((AUTHENTICITY, problem),)
     elif match.version != rows[-1].version:
         notes.append(f"这是第 {match.version} 版；已有更新的第 {rows[-1].version} 版。")
     else:
         notes.append(f"与登记的第 {match.version} 版归档包一致。")
-    return replace(result, problems=tuple(problems), notes=tuple(notes))
+    return replace(result, problems=tuple(problems), notes=tuple(notes), package_problems=package)

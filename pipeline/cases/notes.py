@@ -13,6 +13,7 @@ import jinja2
 
 from pipeline.core.codes import Severity
 from pipeline.core.models import FIELD_LABELS, SITE_RECORD_FIELDS, SITE_RECORD_LABELS, Finding
+from pipeline.core.names import visible_name
 
 
 def _lines(findings: list[Finding]) -> list[str]:
@@ -26,7 +27,7 @@ def _lines(findings: list[Finding]) -> list[str]:
 
 def rejection_note(name: str, received_at: str, findings: list[Finding]) -> str:
     return "\n".join([
-        f"文件：{name}",
+        f"文件：{visible_name(name)}",
         f"接收时间：{received_at}",
         "处理结果：已退回。原文件未作任何改动，放在本说明旁边。",
         "",
@@ -40,7 +41,7 @@ def rejection_note(name: str, received_at: str, findings: list[Finding]) -> str:
 
 def waiting_note(name: str, case_id: str, findings: list[Finding]) -> str:
     return "\n".join([
-        f"文件：{name}",
+        f"文件：{visible_name(name)}",
         f"案卷编号：{case_id}",
         "处理结果：检查表已受理，但生成公示表还缺少以下信息，案卷等待补充：",
         *_lines(findings),
@@ -53,7 +54,7 @@ def waiting_note(name: str, case_id: str, findings: list[Finding]) -> str:
 
 def scan_note(name: str, received_at: str, *findings: Finding) -> str:
     return "\n".join([
-        f"文件：{name}",
+        f"文件：{visible_name(name)}",
         f"接收时间：{received_at}",
         "处理结果：已收存，等待与案卷匹配。原件已完整保存在系统原件库中，不会退回。",
         "",
@@ -149,7 +150,7 @@ def rejection_html(name: str, received_at: str, findings: list[Finding], fields:
               "where": labels.get(f.field or "", f.field or ""), "message": f.message,
               "article": f.article if f.article and f.article not in f.message else None}
              for f in findings]
-    return _PAGE.render(name=name, received_at=received_at, findings=items, rows=rows, empty=EMPTY)
+    return _PAGE.render(name=visible_name(name), received_at=received_at, findings=items, rows=rows, empty=EMPTY)
 
 
 def _shown(value: Any) -> str | None:

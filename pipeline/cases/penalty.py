@@ -26,6 +26,7 @@ from pipeline.cases.stage import Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.models import Extraction, Finding
+from pipeline.core.names import portable_name
 from pipeline.core.text import company_key
 from pipeline.extract.penalty_decision import PENALTY_DECISION_LABELS
 from pipeline.rules.workdays import WorkCalendar
@@ -97,7 +98,7 @@ def plan_penalty_decision(received: Received, extraction: Extraction, job: Path,
     note = job / "penalty-waiting.txt"
     note.write_text(_unmatched_note(received.name, fields), encoding="utf-8")
     return Plan(status=FileStatus.waiting, findings=tuple(findings), form=extraction.form, extraction=extraction,
-                outputs=(Output(note, f"{WAITING}/{received.name}.说明.txt", "penalty_waiting_note"),))
+                outputs=(Output(note, f"{WAITING}/{portable_name(received.name)}.说明.txt", "penalty_waiting_note"),))
 
 
 # --- the penalties table -------------------------------------------------------------------------------

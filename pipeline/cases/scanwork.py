@@ -20,6 +20,7 @@ from pipeline.cases.lists import unit_directory
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.core.evidence import FORM_LABELS
 from pipeline.core.models import Finding
+from pipeline.core.names import portable_name
 from pipeline.core.text import company_key
 from pipeline.store import CaseRow, NewScanBox, StoreTx
 from pipeline.store.outbox import UNMATCHED
@@ -213,7 +214,7 @@ def record_scans(tx: StoreTx, file_id: int, planned: Iterable[PlannedScan]) -> N
 
 
 def note_name(original_name: str) -> str:
-    return f"{UNMATCHED}/{original_name}.说明.txt"
+    return f"{UNMATCHED}/{portable_name(original_name)}.说明.txt"
 
 
 def rematch_unmatched(ctx: Context) -> list[str]:

@@ -6,12 +6,14 @@ to publish from the job folder); ``commit`` publishes and records it and reports
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.cases import lists, notes, scanwork
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.models import Extraction, Finding
+from pipeline.core.names import portable_name
 from pipeline.rules.bureau import Evaluation
 from pipeline.store.outbox import RETURNED
 
@@ -28,6 +30,7 @@ class Received:
     kind: str
     stored: Path
     received_at: str
+    copied: os.stat_result | None = None  # the inbox file as it was copied (removed only if unchanged)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,7 @@ def plan_rejection(received: Received, job: Path, findings: list[Finding],
     page = job / "note.html"
     page.write_text(notes.rejection_html(received.name, received.received_at, findings,
                                          extraction.fields if extraction else None), encoding="utf-8")
-    returned = f"{RETURNED}/{received.name}"
+    returned = f"{RETURNED}/{portable_name(received.name)}"
     return Plan(
         status=FileStatus.rejected, findings=tuple(findings), extraction=extraction,
         form=extraction.form if extraction else None,

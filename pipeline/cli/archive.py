@@ -75,9 +75,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if ctx is not None:
             ctx.close()
     out.print(f"归档包：{args.path}" + (f"  档号 {result.code}" if result.code else ""), soft_wrap=True, markup=False, highlight=False)
-    if result.checks is not None:
-        for check in result.checks.checks:
-            out.print(f"  {check.name}：{'通过' if check.passed else '未通过'}", soft_wrap=True, markup=False, highlight=False)
+    # The four lines and the conclusion take every problem into account, the BagIt ones included.
+    for name, verdict in result.verdicts():
+        out.print(f"  {name}：{verdict}", soft_wrap=True, markup=False, highlight=False)
+    out.print(f"  结论：{result.verdict}", soft_wrap=True, markup=False, highlight=False)
     for note in result.notes:
         out.print(f"  · {note}", soft_wrap=True, markup=False, highlight=False)
     for problem in result.problems:

@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FileStatus
+from pipeline.core.names import visible_name
 from pipeline.core.settings import Settings, load_settings
 from pipeline.intake.process import open_context
 
@@ -48,11 +50,12 @@ def print_outcome(outcome: object) -> None:
 
     assert isinstance(outcome, Outcome)
     style = _STATUS_STYLE.get(outcome.status, "")
-    line = f"[{style}]{outcome.status.label}[/] {outcome.name}"
+    # A file name is data, not markup: "[/x]" in a name would otherwise stop the watcher.
+    line = f"[{style}]{outcome.status.label}[/] {escape(visible_name(outcome.name))}"
     if outcome.case:
         line += f"  案卷 {outcome.case}"
     console.print(line)
     for f in outcome.findings:
-        console.print(f"    · {f.message}", style="red" if f.severity == "error" else "yellow")
+        console.print(f"    · {f.message}", style="red" if f.severity == "error" else "yellow", markup=False)
     for o in outcome.outputs:
-        console.print(f"    → outbox/{o}", style="dim")
+        console.print(f"    → outbox/{o}", style="dim", markup=False)

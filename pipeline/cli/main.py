@@ -36,8 +36,10 @@ from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, Shuangs
 from pipeline.core.models import FIELD_LABELS
 from pipeline.extract import extract_file
 from pipeline.extract.scan import extract_scan
+from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
+from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
 from pipeline.samples.demo import fill_demo_inbox
 from pipeline.web.app import WebConfig
@@ -45,6 +47,9 @@ from pipeline.web.server import start_in_thread
 
 # Each module in PLUGINS adds its own sub-commands: ``register(sub) -> {name: handler}``.
 PLUGINS = (cli_scans, cli_outputs, cli_archive, cli_regenerate, cli_web)
+
+
+CREATE_HELP = "收件箱不存在时新建它（共享盘未挂载时仍拒绝运行）"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,9 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     _folders(p)
     p.add_argument("--demo-if-empty", action="store_true", help="收件箱和数据库都为空时先放入示例文件")
     p.add_argument("--serve", action="store_true", help="同时启动办公网页（地址和端口见设置 web_host、web_port）")
+    p.add_argument("--create", action="store_true", help=CREATE_HELP)
 
     p = sub.add_parser("process", help="处理收件箱中现有的文件一遍，然后退出")
     _folders(p)
+    p.add_argument("--create", action="store_true", help=CREATE_HELP)
     p.add_argument("--json", action="store_true", help="以 JSON 输出处理结果")
 
     p = sub.add_parser("extract", help="识别一个文件并输出字段")
@@ -108,11 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_process(args: argparse.Namespace) -> int:
 
-    ctx = open_context(_settings(args))
-    try:
-        outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
-    finally:
-        ctx.close()
+    settings = _settings(args)
+    with data_folder_lock(settings.data_dir, command_line()):
+        require_inbox(settings, create=args.create)
+        ctx = open_context(settings)
+        try:
+            outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
+        finally:
+            ctx.close()
     if args.json:
         print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
     else:
@@ -130,26 +140,30 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
-    ctx = open_context(settings)
-    try:
-        if args.demo_if_empty:
-            written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
-            if written:
-                console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
-        mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
-        server = None
-        if args.serve:
-            config = WebConfig(password_hash=settings.web_password_hash or None)
-            server, _thread = start_in_thread(ctx, settings.web_host, settings.web_port, config)
-            console.print(f"办公网页：http://{settings.web_host}:{settings.web_port}/")
+    with data_folder_lock(settings.data_dir, command_line()):
+        if require_inbox(settings, create=args.create):
+            console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)
+        ctx = open_context(settings)
         try:
-            watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
-                f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。"))
+            if args.demo_if_empty:
+                written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
+                if written:
+                    console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
+            mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+            server = None
+            if args.serve:
+                config = WebConfig(password_hash=settings.web_password_hash or None)
+                server, _thread = start_in_thread(ctx, settings.web_host, settings.web_port, config)
+                console.print(f"办公网页：http://{settings.web_host}:{settings.web_port}/")
+            try:
+                watch(ctx, on_outcome=_print_outcome, on_ready=lambda: console.print(
+                    f"正在监视 {settings.inbox.resolve()}（{mode}），结果写入 {settings.outbox.resolve()}。按 Ctrl-C 停止。",
+                    markup=False), on_notice=lambda text: console.print(text, style="yellow", markup=False))
+            finally:
+                if server is not None:
+                    server.should_exit = True
         finally:
-            if server is not None:
-                server.should_exit = True
-    finally:
-        ctx.close()
+            ctx.close()
     console.print("已停止监视。")
     return 0
 

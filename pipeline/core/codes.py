@@ -14,6 +14,7 @@ class FileStatus(StrEnum):
     duplicate = "duplicate"
     waiting = "waiting"
     ignored = "ignored"
+    busy = "busy"  # still being written when the pass looked: left in the inbox, never recorded
 
     @property
     def label(self) -> str:
@@ -27,6 +28,7 @@ _FILE_STATUS_LABELS = {
     FileStatus.duplicate: "重复文件",
     FileStatus.waiting: "待补充",
     FileStatus.ignored: "已忽略",
+    FileStatus.busy: "仍在写入",
 }
 
 
@@ -127,6 +129,9 @@ class FindingCode(StrEnum):
     list_column_missing = "LIST_COLUMN_MISSING"
     pdf_pending = "PDF_PENDING"
     penalty_unmatched = "PENALTY_UNMATCHED"
+    file_busy = "FILE_BUSY"
+    file_not_regular = "FILE_NOT_REGULAR"
+    file_no_permission = "FILE_NO_PERMISSION"
 
     @property
     def label(self) -> str:
@@ -184,4 +189,7 @@ _FINDING_LABELS = {
     FindingCode.list_column_missing: "名录缺少必需的列",
     FindingCode.pdf_pending: "公示表 PDF 待生成",
     FindingCode.penalty_unmatched: "处罚决定书待匹配案卷",
+    FindingCode.file_busy: "文件仍在写入",
+    FindingCode.file_not_regular: "不是普通文件",
+    FindingCode.file_no_permission: "没有读取权限",
 }

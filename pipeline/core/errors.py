@@ -20,6 +20,8 @@ class ExitCode(IntEnum):
     output = 7
     template = 8
     package_invalid = 9
+    data_folder_busy = 10
+    inbox_unavailable = 11
     ctrl_c = 130
     other_error = 15
 
@@ -86,3 +88,17 @@ class PackageInvalidError(ShuangsuiError):
 
     exit_code = ExitCode.package_invalid
     message = "归档包校验未通过。请查看上面列出的问题，从原件重新生成归档包（shuangsui archive 案卷编号 --force）。"
+
+
+class DataFolderBusyError(ShuangsuiError):
+    """Another ``watch`` or ``process`` holds the data folder's lock (one writer per data folder)."""
+
+    exit_code = ExitCode.data_folder_busy
+    message = "另一个 shuangsui 程序正在使用这个数据目录。请先停止它，或等它处理完再运行。"
+
+
+class InboxUnavailableError(ShuangsuiError):
+    """The inbox is missing, or the share it lives on is not mounted."""
+
+    exit_code = ExitCode.inbox_unavailable
+    message = "收件箱不可用。请检查共享盘是否已挂载。"

@@ -50,6 +50,12 @@ class Settings:
     settle_seconds: float = field(
         default=2.0, metadata=_doc("文件大小和修改时间保持不变多久后才开始处理（秒），防止处理写了一半的文件")
     )
+    empty_wait_seconds: float = field(
+        default=60.0, metadata=_doc("0 字节的文件（复制时先建的占位文件）要保持多久不变才按空文件退回（秒）")
+    )
+    share_mount: Path = field(
+        default=Path(), metadata=_doc("收件箱所在共享盘的挂载点，如 /srv/share；设置后未挂载时拒绝运行（留空则只核对 /etc/fstab）")
+    )
     max_file_mb: int = field(default=200, metadata=_doc("单个文件的大小上限（MB），超过即退回"))
     file_memory_mb: int = field(
         default=1024, metadata=_doc("分析单个文件的进程可用的内存上限（MB）；超过即以“文件过于复杂”退回，其他文件照常处理")

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.intake.entries import Survey, survey
+
 # Office lock and temporary files, and OS litter: never processed, never moved.
 IGNORED_PATTERNS: tuple[str, ...] = (
     "~$*", ".~lock.*#", "*.tmp", "*.part", "*.crdownload", "Thumbs.db", ".DS_Store", "desktop.ini", ".*",
@@ -20,17 +22,14 @@ def is_ignored(path: Path) -> bool:
 
 
 def scan_inbox(inbox: Path) -> tuple[list[Path], list[Path]]:
-    """All files below ``inbox`` (sorted), split into (candidates, ignored). Hidden folders are skipped."""
-    candidates: list[Path] = []
-    ignored: list[Path] = []
-    if not inbox.is_dir():
-        return candidates, ignored
-    for path in sorted(inbox.rglob("*")):
-        rel = path.relative_to(inbox)
-        if any(part.startswith(".") for part in rel.parts[:-1]) or not path.is_file():
-            continue
-        (ignored if is_ignored(path) else candidates).append(path)
-    return candidates, ignored
+    """All regular files below ``inbox`` (sorted), split into (candidates, ignored). Hidden folders are
+    skipped, links are not followed; ``survey_inbox`` also says what was skipped and why."""
+    found = survey_inbox(inbox)
+    return found.candidates, found.ignored
+
+
+def survey_inbox(inbox: Path) -> Survey:
+    return survey(inbox, is_ignored)
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,10 @@ class SettleTracker:
     mtime alone is not trusted: Windows copies keep the source's mtime while the size still grows.
     """
 
-    def __init__(self, settle: float) -> None:
+    def __init__(self, settle: float, empty_wait: float = 0.0) -> None:
         self.settle = settle
+        # A 0-byte file is usually a placeholder that a copy fills a moment later (SMB, Explorer).
+        self.empty_wait = max(settle, empty_wait)
         self._seen: dict[Path, tuple[Snapshot, float]] = {}
 
     def ready(self, paths: list[Path], now: float | None = None) -> list[Path]:
@@ -70,7 +71,7 @@ class SettleTracker:
             prev = self._seen.get(path)
             if prev is None or prev[0] != snap:
                 self._seen[path] = (snap, now)
-            elif now - prev[1] >= self.settle:
+            elif now - prev[1] >= (self.empty_wait if snap.size == 0 else self.settle):
                 out.append(path)
         return out
 
@@ -78,8 +79,11 @@ class SettleTracker:
         self._seen.pop(path, None)
 
 
-def settled(paths: list[Path], settle: float) -> tuple[list[Path], list[Path]]:
-    """For one pass: (files unchanged over ``settle`` seconds, files still being written)."""
+def settled(paths: list[Path], settle: float, empty_wait: float = 0.0) -> tuple[list[Path], list[Path]]:
+    """For one pass: (files unchanged over ``settle`` seconds, files still being written).
+
+    A 0-byte file counts as still being written until it is ``empty_wait`` seconds old (one pass
+    cannot watch it for that long, so its modification time is the clock)."""
     before = {p: snapshot(p) for p in paths}
     if paths and settle > 0:
         time.sleep(settle)
@@ -89,5 +93,6 @@ def settled(paths: list[Path], settle: float) -> tuple[list[Path], list[Path]]:
         snap = snapshot(path)
         if snap is None:
             continue
-        (ready if snap == before[path] else busy).append(path)
+        placeholder = snap.size == 0 and time.time() - snap.mtime_ns / 1e9 < empty_wait
+        (ready if snap == before[path] and not placeholder else busy).append(path)
     return ready, busy

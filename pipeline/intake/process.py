@@ -28,11 +28,14 @@ from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.core.errors import InputFileError, OutputError, StoreError
 from pipeline.core.models import Extraction, Finding
+from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
 from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.inbox import scan_inbox, settled
+from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
+from pipeline.intake.inbox import settled, survey_inbox
+from pipeline.intake.report import explain_skipped
 from pipeline.intake.worker import AnalysisWorker, internal_error
 from pipeline.outputs import summary
 from pipeline.outputs.bundle import auto_bundle
@@ -55,11 +58,20 @@ log = logging.getLogger(__name__)
 # --- stage 1: receive ---------------------------------------------------------------------------
 
 def receive(path: Path, ctx: Context) -> Received | Outcome:
-    """Store the original; detect a duplicate, a replay of a recorded outcome, or a crashed run."""
+    """Store the original; detect a duplicate, a replay of a recorded outcome, or a crashed run.
+
+    Raises ``NotTaken`` for a file that is not ours to take now (still being written, a link, no
+    permission): it stays in the inbox and nothing is recorded."""
     inbox = ctx.settings.inbox
-    rel = path.relative_to(inbox).as_posix()
-    st = path.stat()
-    stored = ctx.originals.put(path)
+    rel = display_name(path.relative_to(inbox).as_posix())
+    with open_inbox_file(path) as opened:
+        stored = ctx.originals.put_stream(opened.fh)
+        try:
+            st = opened.finish(stored.size)
+        except NotTaken:
+            if not ctx.store.files_with_sha(stored.sha256):
+                stored.path.unlink(missing_ok=True)  # a torn copy that nothing refers to
+            raise
     kind = detect_kind(stored.path)
     previous = ctx.store.files_with_sha(stored.sha256)
     for row in previous:
@@ -74,7 +86,8 @@ def receive(path: Path, ctx: Context) -> Received | Outcome:
                            tuple(o.path for o in ctx.store.outputs_for_file(row.id)))
     first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)
     with ctx.store.begin() as tx:
-        file_id = tx.add_file(sha256=stored.sha256, original_name=path.name, inbox_path=rel, size=st.st_size,
+        file_id = tx.add_file(sha256=stored.sha256, original_name=display_name(path.name), inbox_path=rel,
+                              size=st.st_size,
                               mtime_ns=st.st_mtime_ns, kind=kind)
         if first is not None:
             message = (f"与 {first.received_at} 收到的“{first.original_name}”内容完全相同"
@@ -94,8 +107,8 @@ def receive(path: Path, ctx: Context) -> Received | Outcome:
 
 def _received(file_id: int, path: Path, rel: str, sha: str, st: os.stat_result, stored: Path, kind: str,
               at: str) -> Received:
-    return Received(file_id=file_id, source=path, rel=rel, name=path.name, sha256=sha, size=st.st_size,
-                    mtime_ns=st.st_mtime_ns, kind=kind, stored=stored, received_at=at)
+    return Received(file_id=file_id, source=path, rel=rel, name=display_name(path.name), sha256=sha,
+                    size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind, stored=stored, received_at=at, copied=st)
 
 
 # --- stage 2: plan the work in a job folder -----------------------------------------------------
@@ -284,9 +297,19 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
                                 sha256=received.sha256)
         tx.finish_file(received.file_id, status=plan.status, form=plan.form, case_id=plan.case_id,
                        message="；".join(f.message for f in plan.findings) or None)
-    _remove_from_inbox(received.source)
+    if received.copied is None or unchanged_since(received.source, received.copied):
+        _remove_from_inbox(received.source)
+    # else: written again or replaced since it was copied; the new content is a new drop, taken next time.
     return Outcome(received.rel, received.sha256, plan.status, plan.case_id, plan.findings,
                    tuple(r.path for r in published))
+
+
+def skipped_outcome(skipped: Skipped, ctx: Context) -> Outcome:
+    """An inbox entry left where it is, as the pass reports it (with the note staff find in 退回)."""
+    rel = display_name(skipped.path.relative_to(ctx.settings.inbox).as_posix())
+    note = explain_skipped(skipped, ctx.settings)
+    return Outcome(rel, "", skipped.status, None, (checks.warning(skipped.code, "file", skipped.message),),
+                   (note,) if note else ())
 
 
 def _remove_from_inbox(path: Path) -> None:
@@ -301,6 +324,8 @@ def process_file(path: Path, ctx: Context) -> Outcome:
     rel = path.relative_to(ctx.settings.inbox).as_posix()
     try:
         received = receive(path, ctx)
+    except NotTaken as exc:
+        return skipped_outcome(exc.skipped, ctx)
     except InputFileError as exc:
         # Not copied in (moved away, no read permission): it stays in the inbox and is tried again.
         return Outcome(rel, "", FileStatus.waiting, None, (checks.warning(
@@ -353,17 +378,21 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
                   paths: list[Path] | None = None) -> list[Outcome]:
     """One pass: lists first (so check tables in the same pass can use them), then everything else."""
     public_forms.defer_pdfs(ctx)  # made in one batch by finish_pass below
+    skipped: list[Skipped] = []
     if paths is None:
-        candidates, ignored = scan_inbox(ctx.settings.inbox)
-        paths, _busy = settled(candidates, ctx.settings.settle_seconds)
+        found = survey_inbox(ctx.settings.inbox)
+        ignored = found.ignored
+        paths, busy = settled(found.candidates, ctx.settings.settle_seconds, ctx.settings.empty_wait_seconds)
+        skipped = [*found.skipped, *(still_writing(p).skipped for p in busy)]
     else:
         ignored = []
     inbox = ctx.settings.inbox
     # Lists first; scans last, so that a scan finds the typed file dropped with it.
     paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER,
                                          scanwork.looks_like_scan(p), str(p)))
-    outcomes: list[Outcome] = [Outcome(p.relative_to(inbox).as_posix(), "", FileStatus.ignored, None)
+    outcomes: list[Outcome] = [Outcome(display_name(p.relative_to(inbox).as_posix()), "", FileStatus.ignored, None)
                                for p in ignored]
+    outcomes += [skipped_outcome(s, ctx) for s in skipped]
     for path in paths:
         if not path.exists():
             continue

@@ -6,6 +6,7 @@ rescans the inbox every ``poll_seconds``, so a missed event never loses a file.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
@@ -19,8 +20,11 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.cases.context import Context
 from pipeline.cases.stage import Outcome
-from pipeline.intake.inbox import SettleTracker, scan_inbox
-from pipeline.intake.process import process_inbox
+from pipeline.core.codes import FindingCode
+from pipeline.core.settings import Settings
+from pipeline.intake.inbox import SettleTracker, survey_inbox
+from pipeline.intake.process import process_inbox, skipped_outcome
+from pipeline.intake.share import inbox_problem
 
 
 class _Wake(FileSystemEventHandler):
@@ -31,6 +35,17 @@ class _Wake(FileSystemEventHandler):
         self.wake.set()
 
 
+def _restart(observer: BaseObserver, settings: Settings, wake: threading.Event) -> BaseObserver:
+    """A new observer on the inbox that came back (the old one watched a folder that is gone)."""
+    with contextlib.suppress(Exception):
+        observer.stop()
+        observer.join(timeout=5)
+    fresh = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
+    with contextlib.suppress(OSError):  # gone again: the rescan every poll_seconds still finds every file
+        fresh.start()
+    return fresh
+
+
 def make_observer(mode: str, inbox: Path, wake: threading.Event, poll_seconds: float) -> BaseObserver:
     observer: BaseObserver = PollingObserver(timeout=poll_seconds) if mode == "polling" else Observer()
     observer.schedule(_Wake(wake), str(inbox), recursive=True)
@@ -38,13 +53,21 @@ def make_observer(mode: str, inbox: Path, wake: threading.Event, poll_seconds: f
 
 
 def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
-          stop: threading.Event | None = None, on_ready: Callable[[], None] | None = None) -> None:
-    """Run until ``stop`` is set, Ctrl-C or SIGTERM. Files present at start are processed too."""
+          stop: threading.Event | None = None, on_ready: Callable[[], None] | None = None,
+          on_notice: Callable[[str], None] | None = None) -> None:
+    """Run until ``stop`` is set, Ctrl-C or SIGTERM. Files present at start are processed too.
+
+    The inbox may go away (a share unmounted, a network cut) and come back: the watcher waits,
+    says so through ``on_notice`` both times, and goes on. Inbox entries it does not take (links,
+    FIFOs, unreadable files) are reported once each through ``on_outcome``, not on every scan."""
     stop = stop or threading.Event()
     wake = threading.Event()
     settings = ctx.settings
-    tracker = SettleTracker(settings.settle_seconds)
+    notice = on_notice or (lambda _text: None)
+    tracker = SettleTracker(settings.settle_seconds, settings.empty_wait_seconds)
     observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
+    reported: dict[Path, FindingCode] = {}
+    away: str | None = None
 
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -58,7 +81,27 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
         if on_ready:
             on_ready()
         while not stop.is_set():
-            candidates, _ignored = scan_inbox(settings.inbox)
+            problem = inbox_problem(settings)
+            if problem != away:
+                if problem is not None:
+                    notice(f"收件箱暂时不可用，等待恢复：{problem}")
+                else:
+                    notice(f"收件箱已恢复：{settings.inbox}，继续处理。")
+                    observer = _restart(observer, settings, wake)
+                away = problem
+            if problem is not None:
+                wake.wait(timeout=settings.poll_seconds)
+                wake.clear()
+                continue
+            found = survey_inbox(settings.inbox)
+            candidates = found.candidates
+            for skipped in found.skipped:
+                if reported.get(skipped.path) != skipped.code:
+                    reported[skipped.path] = skipped.code
+                    if on_outcome:
+                        on_outcome(skipped_outcome(skipped, ctx))
+            for gone in set(reported) - {s.path for s in found.skipped}:
+                del reported[gone]
             ready = tracker.ready(candidates)
             if ready:
                 process_inbox(ctx, on_outcome=on_outcome, paths=ready)

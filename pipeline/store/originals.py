@@ -7,6 +7,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from pipeline.core.errors import InputFileError, StoreError
 
@@ -19,6 +20,13 @@ def sha256_file(path: Path) -> str:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _read(src: BinaryIO) -> bytes:
+    try:
+        return src.read(CHUNK)
+    except OSError as exc:
+        raise InputFileError(f"读取文件时出错：{exc.strerror or exc}。请重新放入收件箱。", code="FILE_UNREADABLE") from exc
 
 
 @dataclass(frozen=True)
@@ -39,25 +47,33 @@ class OriginalsStore:
 
     def put(self, source: Path) -> Stored:
         """Copy ``source`` in while hashing it; the source is left untouched."""
+        try:
+            with source.open("rb") as src:
+                return self.put_stream(src)
+        except FileNotFoundError as exc:
+            raise InputFileError("文件在读取时被移走了。请重新放入收件箱。", code="FILE_UNREADABLE") from exc
+        except PermissionError as exc:
+            raise InputFileError("没有读取该文件的权限。请检查共享目录的权限后重新放入。",
+                                 code="FILE_UNREADABLE") from exc
+
+    def put_stream(self, src: BinaryIO) -> Stored:
+        """Copy an open file in while hashing it: the digest is of the bytes copied, whatever the
+        file's name points to by now."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".incoming-{os.getpid()}-{id(source)}"
+        tmp = self.root / f".incoming-{os.getpid()}-{id(src)}"
         digest = hashlib.sha256()
         size = 0
         try:
-            with source.open("rb") as src, tmp.open("wb") as dst:
-                while chunk := src.read(CHUNK):
+            with tmp.open("wb") as dst:
+                while chunk := _read(src):
                     digest.update(chunk)
                     size += len(chunk)
                     dst.write(chunk)
                 dst.flush()
                 os.fsync(dst.fileno())
-        except FileNotFoundError as exc:
+        except InputFileError:
             tmp.unlink(missing_ok=True)
-            raise InputFileError("文件在读取时被移走了。请重新放入收件箱。", code="FILE_UNREADABLE") from exc
-        except PermissionError as exc:
-            tmp.unlink(missing_ok=True)
-            raise InputFileError("没有读取该文件的权限。请检查共享目录的权限后重新放入。",
-                                 code="FILE_UNREADABLE") from exc
+            raise
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             raise StoreError(f"无法写入原件库 {self.root}：{exc}。请检查磁盘空间和权限。") from exc

@@ -10,6 +10,7 @@ import unicodedata
 from pathlib import Path
 
 from pipeline.core.errors import OutputError
+from pipeline.core.names import MAX_NAME_BYTES, name_hash, portable_name, utf8_len
 
 # User-facing folder names inside the outbox (stable: staff and other sections rely on them).
 PUBLIC_FORMS = "公示表"
@@ -25,6 +26,8 @@ RECEIPTS = "回执"             # one line per dropped file, one file per day
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
 MAX_NAME = 120
+# A stem from safe_filename gets an extension or a suffix such as "-SS-2026-00001.说明.txt" appended.
+MAX_STEM_BYTES = 150
 
 
 def safe_filename(name: str) -> str:
@@ -34,6 +37,9 @@ def safe_filename(name: str) -> str:
     name = re.sub(r"\s+", " ", name)
     if len(name) > MAX_NAME:
         name = name[:MAX_NAME]
+    if utf8_len(name) > MAX_STEM_BYTES or (name and portable_name(name) != name):
+        # Too long in bytes (120 Chinese characters are 360) or a reserved device name (CON, NUL …).
+        name = portable_name(name, MAX_STEM_BYTES)
     return name or "未命名"
 
 
@@ -44,6 +50,8 @@ def unique_path(path: Path) -> Path:
     n = 2
     while True:
         candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        if utf8_len(candidate.name) > MAX_NAME_BYTES:
+            candidate = path.with_name(portable_name(f"{path.stem} ({n}){path.suffix}", utf8_len(path.name)))
         if not candidate.exists():
             return candidate
         n += 1
@@ -53,7 +61,7 @@ def publish(src: Path, dest: Path) -> str:
     """Copy ``src`` to ``dest`` through a hidden partial file and an atomic rename; returns its sha256."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(f".{dest.name}.part")
+        partial = dest.with_name(_partial_name(dest.name))
         shutil.copyfile(src, partial)
         with partial.open("rb") as fh:
             os.fsync(fh.fileno())
@@ -62,3 +70,9 @@ def publish(src: Path, dest: Path) -> str:
     except OSError as exc:
         raise OutputError(f"无法写出 {dest}：{exc}。请检查发件箱目录的权限和磁盘空间。") from exc
     return digest
+
+
+def _partial_name(name: str) -> str:
+    """The hidden temporary name next to ``name``; never longer than a name may be (ENAMETOOLONG)."""
+    partial = f".{name}.part"
+    return partial if utf8_len(partial) <= MAX_NAME_BYTES else f".{name_hash(name)}-{os.getpid()}.part"
