@@ -28,6 +28,7 @@ from pipeline.convert import (
 from pipeline.errors import ExitCode
 from pipeline.render import public_form_context, render_public_form
 from pipeline.settings import Settings
+from tests.system_deps import require_soffice
 
 TEMPLATES = Settings().templates_dir
 COMPANIES = [f"烟台恒信第{n}精密机械有限公司" for n in range(1, 7)]
@@ -224,9 +225,7 @@ def test_profile_folder_is_removed_on_close_unless_given(tmp_path: Path) -> None
 @pytest.fixture(scope="module")
 def pdf_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Six 公示表 (content-addressed: no extension) converted to PDF/A by a pool of two."""
-    real = find_soffice("soffice")
-    if real is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    real = require_soffice()
     base = tmp_path_factory.mktemp("pdf")
     store = base / "store"
     store.mkdir()
