@@ -15,13 +15,13 @@ from openpyxl import Workbook
 from rich.console import Console
 
 from pipeline import lists
-from pipeline.codes import CaseStatus, FileStatus
+from pipeline.codes import FileStatus
 from pipeline.errors import BadArgsError
 from pipeline.process import LISTS_FOLDER, Context, open_context
-from pipeline.public_forms import PUBLISHED_STATES
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.conftest import Samples, process_json, run_cli
+from tests.end_states import assert_published
 
 TASK_HEADER = ["任务名称", "抽查类型", "抽查事项", "企业名称", "统一社会信用代码", "计划开始日期", "计划结束日期"]
 ITEM = "民用爆炸物品销售的安全生产监督管理"
@@ -424,8 +424,7 @@ def test_import_list_file_completes_a_waiting_case(settings: Settings, samples: 
     try:
         for path in samples.lists([company], folder=tmp_path):
             assert lists.import_list_file(ctx, path).status is FileStatus.accepted
-        case = ctx.store.get_case(result["case"])
-        assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
+        assert_published(ctx, result["case"])
         assert [p.name for p in (settings.outbox / "公示表").glob("*.docx")] == [f"{company.name}-2026-11-09.docx"]
     finally:
         ctx.store.close()
