@@ -80,9 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_process(args: argparse.Namespace) -> int:
     from pipeline.process import open_context, process_inbox
+    from pipeline.recovery import clear_leftovers
 
     ctx = open_context(_settings(args))
     try:
+        clear_leftovers(ctx.settings)  # of a run that was killed
         outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
     finally:
         ctx.store.close()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pipeline import casework, checks, lists, notes, public_forms, review, rules, scanwork
+from pipeline import casework, checks, lists, notes, public_forms, recovery, review, rules, scanwork
 from pipeline.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.errors import InputFileError, OutputError
 from pipeline.extract import detect_kind, extract_file
@@ -26,7 +26,7 @@ from pipeline.extract.normalize import company_key
 from pipeline.intake import scan_inbox, settled
 from pipeline.models import Extraction, Finding
 from pipeline.originals import OriginalsStore
-from pipeline.outbox import RETURNED, publish, unique_path
+from pipeline.outbox import RETURNED, publish
 from pipeline.rules import evaluate
 from pipeline.settings import Settings
 from pipeline.store import OutputRow, Store
@@ -296,7 +296,7 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
             if owner is not None:
                 dest = taken[owner].with_name(taken[owner].name + out.dest.removeprefix(owner))
             else:
-                dest = unique_path(dest)
+                dest = recovery.unique_path_for(dest, out.job_path)
             taken[out.dest] = dest
         sha = publish(out.job_path, dest)
         published.append(OutputRow(plan.case_id, received.file_id, out.kind,

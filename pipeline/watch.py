@@ -19,6 +19,7 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.intake import SettleTracker, scan_inbox
 from pipeline.process import Context, Outcome, process_inbox
+from pipeline.recovery import clear_leftovers
 
 
 class _Wake(FileSystemEventHandler):
@@ -48,6 +49,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
         stop.set()
         wake.set()
 
+    clear_leftovers(settings)  # of a run that was killed
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
