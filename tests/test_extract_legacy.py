@@ -21,13 +21,14 @@ import pytest
 from pipeline.core.errors import InputFileError
 from pipeline.core.models import CHECK_TABLE_FIELDS
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import NO_OUTPUT_MESSAGE, ConverterPool, find_soffice
+from pipeline.documents.libreoffice import NO_OUTPUT_MESSAGE, ConverterPool
 from pipeline.documents.render import cn_date, cn_period, methods_text, render_check_table
 from pipeline.extract import detect_kind, extract_file, get_extractor
 from pipeline.extract import registry as registry_module
 from pipeline.extract.legacy import LIBREOFFICE_MISSING, LegacyExtractor, html_is_spreadsheet
 from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
 from pipeline.samples.xlsx import write_check_table_xlsx
+from tests.system_deps import require_soffice
 
 SETTINGS = Settings()
 OLE2_MAGIC = bytes.fromhex("D0CF11E0A1B11AE1")
@@ -93,8 +94,7 @@ def excel_html(fields: dict[str, Any]) -> str:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The check table in every format, each in a store without extension; and the fields in them."""
-    if find_soffice("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require_soffice()
     base = tmp_path_factory.mktemp("legacy")
     word_fields = sample_fields(4242, 2)
     sheet_fields = sample_fields(4343, 3)
@@ -158,8 +158,7 @@ def test_spreadsheet_formats_field_exact(stored: dict[str, Any], fmt: str) -> No
 
 @pytest.mark.libreoffice
 def test_corrupt_doc_is_refused_as_unreadable(tmp_path: Path) -> None:
-    if find_soffice("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require_soffice()
     path = tmp_path / "9c1f2e"
     path.write_bytes(OLE2_MAGIC + random.Random(7).randbytes(20_000))
     assert detect_kind(path) == "ole2"
@@ -171,8 +170,7 @@ def test_corrupt_doc_is_refused_as_unreadable(tmp_path: Path) -> None:
 
 @pytest.mark.libreoffice
 def test_readable_rtf_without_the_form(tmp_path: Path) -> None:
-    if find_soffice("soffice") is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    require_soffice()
     path = tmp_path / "letter"
     path.write_text("{\\rtf1\\ansi\\deff0{\\fonttbl{\\f0 Arial;}}\\f0 Dear colleague, see you Monday.\\par}")
     with pytest.raises(InputFileError) as info:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 import statistics
 import subprocess
 import time
@@ -41,6 +40,7 @@ from pipeline.extract import extract_file
 from pipeline.extract.pdf_check_table import SCAN_PENDING_MESSAGE, PdfCheckTableExtractor
 from pipeline.extract.registry import get_extractors
 from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
+from tests.system_deps import require_soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
@@ -158,9 +158,7 @@ def _cn(day: str) -> str:
 
 
 def _convert(folder: Path, docs: list[Path]) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = require_soffice()
     profile = (folder / "lo-profile").as_uri()
     subprocess.run(
         [soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf", "--outdir",

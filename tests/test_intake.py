@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
+import types
 from pathlib import Path
 
+import pytest
+
+from pipeline.intake import inbox as intake
 from pipeline.intake.inbox import SettleTracker, is_ignored, scan_inbox, settled
 
 
@@ -47,12 +52,27 @@ def test_tracker_does_not_trust_an_old_mtime(tmp_path: Path) -> None:
     assert tracker.ready([path], now=0.0) == []
 
 
-def test_one_pass_skips_a_file_still_growing(tmp_path: Path) -> None:
+def test_one_pass_skips_a_file_still_growing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     steady, growing = tmp_path / "steady.docx", tmp_path / "growing.docx"
     steady.write_bytes(b"x")
     growing.write_bytes(b"x")
-    import threading
+    slept: list[float] = []
 
-    threading.Timer(0.1, lambda: growing.write_bytes(b"xx")).start()
+    def settle_while_a_copy_goes_on(seconds: float) -> None:
+        # The write happens during the settle wait, as an event, not on a timer racing with it.
+        slept.append(seconds)
+        growing.write_bytes(b"xx")
+
+    monkeypatch.setattr(intake, "time", types.SimpleNamespace(sleep=settle_while_a_copy_goes_on,
+                                                              monotonic=time.monotonic))
     ready, busy = settled([steady, growing], settle=0.4)
     assert ready == [steady] and busy == [growing]
+    assert slept == [0.4]
+
+
+def test_one_pass_takes_files_that_did_not_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = [tmp_path / "a.docx", tmp_path / "b.docx"]
+    for path in paths:
+        path.write_bytes(b"x")
+    monkeypatch.setattr(intake, "time", types.SimpleNamespace(sleep=lambda s: None, monotonic=time.monotonic))
+    assert settled(paths, settle=0.4) == (paths, [])

@@ -15,15 +15,15 @@ from openpyxl import Workbook
 from rich.console import Console
 
 from pipeline.cases import lists
-from pipeline.cases.public_forms import PUBLISHED_STATES
 from pipeline.cli.printing import print_lists
-from pipeline.core.codes import CaseStatus, FileStatus
+from pipeline.core.codes import FileStatus
 from pipeline.core.errors import BadArgsError
 from pipeline.core.settings import Settings
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.store import open_store
 from tests.conftest import Samples, process_json, run_cli
+from tests.end_states import assert_published
 
 TASK_HEADER = ["任务名称", "抽查类型", "抽查事项", "企业名称", "统一社会信用代码", "计划开始日期", "计划结束日期"]
 ITEM = "民用爆炸物品销售的安全生产监督管理"
@@ -426,8 +426,7 @@ def test_import_list_file_completes_a_waiting_case(settings: Settings, samples: 
     try:
         for path in samples.lists([company], folder=tmp_path):
             assert import_list_file(ctx, path).status is FileStatus.accepted
-        case = ctx.store.get_case(result["case"])
-        assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
+        assert_published(ctx, result["case"])
         assert [p.name for p in (settings.outbox / "公示表").glob("*.docx")] == [f"{company.name}-2026-11-09.docx"]
     finally:
         ctx.store.close()

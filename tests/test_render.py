@@ -41,6 +41,7 @@ from pipeline.documents.render import (
     render_check_table,
     render_public_form,
 )
+from tests.system_deps import require_soffice
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
@@ -357,9 +358,7 @@ def test_prepared_template_renders_many_and_is_cached(tmp_path: Path) -> None:
 
 @pytest.mark.libreoffice
 def test_public_form_converts_to_pdf(tmp_path: Path) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = require_soffice()
     docx_path = tmp_path / "公示表.docx"
     render_public_form(_public_context(), docx_path, template_dir=TEMPLATES)
     profile = (tmp_path / "lo-profile").as_uri()

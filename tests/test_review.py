@@ -13,7 +13,6 @@ from rich.console import Console
 
 from pipeline.cases import casework, review
 from pipeline.cases.notes import rejection_html
-from pipeline.cases.public_forms import PUBLISHED_STATES
 from pipeline.cli.printing import print_questions
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError
@@ -23,6 +22,7 @@ from pipeline.intake.process import Context, open_context
 from pipeline.samples.fictional import Company
 from pipeline.store import Ask
 from tests.conftest import Samples, process_json
+from tests.end_states import assert_published
 
 LONG_OPTIONS = tuple(f"第{n}种情况：企业已按要求完成整改并提交了书面报告" for n in range(1, 13))
 
@@ -203,8 +203,7 @@ def test_answer_from_the_sheet_publishes_a_case_waiting_for_review(settings: Set
         wb.save(dropped)
         outcome = review.apply_answers(ctx, review.read_review_sheet(dropped), actor="inbox:李四")
         assert [a.answer for a in outcome.applied] == ["未发现问题"] and outcome.rejected == []
-        case = ctx.store.get_case(result["case"])
-        assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
+        assert_published(ctx, result["case"])
         assert any(o.startswith("公示表/") for o in outcome.outputs)
         assert list((settings.outbox / "公示表").glob("*.docx"))
     finally:

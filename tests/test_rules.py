@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from docx import Document
 
-from pipeline.cases.public_forms import PUBLISHED_STATES
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.settings import Settings
 from pipeline.intake.process import Context, Outcome, open_context, process_inbox
 from pipeline.samples.demo import write_roster_sheet, write_units_sheet
 from tests.conftest import Samples
+from tests.end_states import assert_published
 
 
 @pytest.fixture
@@ -48,8 +48,7 @@ def test_a_complete_check_passes_every_rule_and_is_published(ctx: Context, sampl
     assert outcome.status is FileStatus.accepted
     assert not [f for f in outcome.findings if f.severity != "warning"], outcome.findings
     assert len(public_forms(ctx.settings)) == 1
-    case = ctx.store.get_case(outcome.case or "")
-    assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
+    assert_published(ctx, outcome.case or "")
 
 
 @pytest.mark.parametrize(("overrides", "code", "article"), [
@@ -233,8 +232,7 @@ def test_review_sheet_dropped_back_into_the_inbox_answers_and_publishes(ctx: Con
     wb.save(ctx.settings.inbox / "待审核.xlsx")
     answered = run(ctx)["待审核.xlsx"]
     assert answered.status is FileStatus.accepted and answered.findings == ()
-    case = ctx.store.get_case(outcome.case or "")
-    assert case is not None and case.status in (CaseStatus.publishable, *PUBLISHED_STATES)
+    assert_published(ctx, outcome.case or "")
     [form] = public_forms(ctx.settings)
     text = "\n".join(c.text for t in Document(str(form)).tables for r in t.rows for c in r.cells)
     assert "未发现问题" in text

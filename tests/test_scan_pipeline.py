@@ -30,10 +30,9 @@ from pipeline.samples.scan_synth import (
 )
 from pipeline.scan.geometry import derive_geometry, parse_geometry
 from tests.conftest import Samples, run_cli
+from tests.end_states import assert_published
 
 pytestmark = pytest.mark.libreoffice
-# A complete case goes on to be published (and archived) in the same pass.
-MOVED_ON = (CaseStatus.publishable, CaseStatus.published, CaseStatus.handed_over, CaseStatus.archived)
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +87,7 @@ def test_a_signed_scan_with_the_qr_code_completes_its_case(ctx: Context, samples
     assert run(ctx)["扫描0002.jpg"].case == case_id
     seen = case_evidence(ctx.store.scan_boxes(case_id)).of("check_table")
     assert seen is not None and all(s.present for s in seen.boxes.values())
-    assert status(ctx, case_id) in MOVED_ON
+    assert_published(ctx, case_id)  # archiving and bundles are off here
     assert list((ctx.settings.outbox / "公示表").glob("*.docx"))
     events = [e.action for e in ctx.store.events("case", case_id)]
     assert "scan_attached" in events
@@ -126,7 +125,7 @@ def test_a_scan_without_a_known_case_waits_then_matches_its_typed_file_by_name(
     assert not note.exists()
     seen = case_evidence(ctx.store.scan_boxes(typed.case)).of("check_table")
     assert seen is not None and seen.boxes["authority_seal"].file_name == "检查表-恒信-签字.pdf"
-    assert status(ctx, typed.case) in MOVED_ON
+    assert_published(ctx, typed.case)
     scan_row = next(f for f in ctx.store.list_files() if f.original_name == "检查表-恒信-签字.pdf")
     assert scan_row.status is FileStatus.accepted and scan_row.case_id == typed.case
 
@@ -145,7 +144,7 @@ def test_one_pdf_holding_the_table_and_the_site_record_completes_an_on_site_chec
     assert set(seen.scans) == {"check_table", "site_record"}
     record = seen.scans["site_record"].boxes
     assert record["refusal_reason"].present and not record["party_seal"].present
-    assert status(ctx, case_id) in MOVED_ON
+    assert_published(ctx, case_id)  # archiving and bundles are off here
 
 
 def test_an_uncertain_box_goes_to_the_review_sheet_with_its_crop(ctx: Context, samples: Samples,
@@ -194,5 +193,5 @@ def test_forms_prints_the_case_forms_and_their_signed_scan_finds_the_case(ctx: C
     make_scan(form, ALL_MARKS[CHECK_TABLE_FORM], Scanning(dpi=200, angle=-1.0), ctx.settings.inbox / "IMG_0042.tif")
     outcome = run(ctx)["IMG_0042.tif"]
     assert outcome.status is FileStatus.accepted and outcome.case == case_id
-    assert status(ctx, case_id) in MOVED_ON
+    assert_published(ctx, case_id)  # archiving and bundles are off here
     assert run_cli(ctx.settings, "forms", "SS-2026-99999").returncode == 2

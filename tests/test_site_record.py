@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -40,6 +39,7 @@ from pipeline.extract.docx_check_table import DocxCheckTableExtractor
 from pipeline.extract.site_record import NOT_SITE_RECORD_CODE, DocxSiteRecordExtractor
 from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors, site_record_fields
 from tests.conftest import Samples, process_json
+from tests.system_deps import require_soffice
 from tests.test_templates import build_script
 
 REPO = Path(__file__).resolve().parent.parent
@@ -408,9 +408,7 @@ def test_excel_record_extracts_field_exact(tmp_path: Path) -> None:
 
 @pytest.mark.libreoffice
 def test_libreoffice_pdf_of_a_record_extracts_field_exact(tmp_path: Path) -> None:
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
+    soffice = require_soffice()
     fields = _sample(refused=True)
     docx_path = _render(tmp_path, fields, case_id="SS-2026-00007")
     check_path, check_fields = _check_table(tmp_path)

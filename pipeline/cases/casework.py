@@ -34,8 +34,11 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     try:
         planned = _plan_outputs(ctx, case, evaluation, status, job)
         # An unchanged note is not written again: a re-evaluation with nothing new leaves the outbox alone.
+        # Unless it was never recorded (a run killed between publishing and recording it).
+        recorded = {(o.kind, o.path) for o in ctx.store.outputs_for_case(case_id)}
         rows = [OutputRow(case_id, None, kind, dest, publish(src, ctx.settings.outbox / dest))
-                for src, dest, kind in planned if not _same_file(src, ctx.settings.outbox / dest)]
+                for src, dest, kind in planned
+                if (kind, dest) not in recorded or not _same_file(src, ctx.settings.outbox / dest)]
     finally:
         shutil.rmtree(job, ignore_errors=True)
     if status is not CaseStatus.incomplete and status is not CaseStatus.review:

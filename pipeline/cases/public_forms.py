@@ -335,10 +335,12 @@ def _flush(ctx: Context, cases: list[CaseRow], job: Path) -> list[str]:
 
 def _publish_pair(ctx: Context, case: CaseRow, form: PublicForm, docx: Path, pdf: Path) -> list[str]:
     stem = public_form_stem(case)
+    # An unchanged file is not written again, but recorded if a killed run published it unrecorded.
+    recorded = {(o.kind, o.path) for o in ctx.store.outputs_for_case(case.id)}
     rows = [OutputRow(case.id, None, kind, rel, publish(src, ctx.settings.outbox / rel))
             for src, rel, kind in ((docx, f"{PUBLIC_FORMS}/{stem}.docx", DOCX_KIND),
                                    (pdf, f"{PUBLIC_FORMS}/{stem}.pdf", PDF_KIND))
-            if not _same_file(src, ctx.settings.outbox / rel)]
+            if (kind, rel) not in recorded or not _same_file(src, ctx.settings.outbox / rel)]
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)

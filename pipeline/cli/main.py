@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from pipeline import __version__
@@ -39,6 +40,7 @@ from pipeline.extract.scan import extract_scan
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
+from pipeline.intake.recovery import clear_leftovers
 from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
 from pipeline.samples.demo import fill_demo_inbox
@@ -120,6 +122,7 @@ def cmd_process(args: argparse.Namespace) -> int:
         require_inbox(settings, create=args.create)
         ctx = open_context(settings)
         try:
+            clear_leftovers(ctx.settings)  # of a run that was killed
             outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
         finally:
             ctx.close()
@@ -310,7 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ShuangsuiError as exc:
         if args.verbose:
             traceback.print_exc()
-        console.print(f"[red]错误：[/]{exc.message}")
+        console.print(f"[red]错误：[/]{escape(exc.message)}", soft_wrap=True)  # a path is never cut in two
         return int(exc.exit_code)
     except KeyboardInterrupt:
         console.print("已中断。")

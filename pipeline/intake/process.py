@@ -32,6 +32,7 @@ from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
 from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
+from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
@@ -47,7 +48,7 @@ from pipeline.rules.bureau import evaluate
 from pipeline.scan import ScanAnalysis
 from pipeline.store import OutputRow, open_store
 from pipeline.store.originals import OriginalsStore
-from pipeline.store.outbox import publish, unique_path
+from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
@@ -263,7 +264,7 @@ def commit(received: Received, plan: Plan, ctx: Context) -> Outcome:
             if owner is not None:
                 dest = taken[owner].with_name(taken[owner].name + out.dest.removeprefix(owner))
             else:
-                dest = unique_path(dest)
+                dest = recovery.unique_path_for(dest, out.job_path)
             taken[out.dest] = dest
         sha = publish(out.job_path, dest)
         published.append(OutputRow(plan.case_id, received.file_id, out.kind,

@@ -189,7 +189,8 @@ def xlsx_variants(rng: random.Random, companies: list[Company], people: list[Any
 
 def build_corpus(out: Path, soffice: str = "soffice") -> list[Item]:
     """Every variant in every format: Word and Excel sources, then LibreOffice-made PDF, .doc, .odt,
-    .rtf (from Word) and .xls, .ods (from Excel). Returns the items; also writes the expected JSON."""
+    .rtf (from Word) and .xls, .ods (from Excel). Returns the items; also writes the expected JSON.
+    Every file is built or ``ConversionError`` is raised: the corpus never shrinks."""
 
     rng, companies, people = sample_people()
     out.mkdir(parents=True, exist_ok=True)
@@ -204,11 +205,13 @@ def build_corpus(out: Path, soffice: str = "soffice") -> list[Item]:
                                        (word[:4], "rtf", "rtf"), (no_formula, "xls", "xls"), (excel, "ods", "ods")):
             made = converter.convert_many([i.path for i in sources], target, out / label)
             for item in sources:
-                if item.path in made:
-                    renamed = made[item.path].with_name(
-                        item.path.stem.replace("docx-", f"{label}-由Word转换-").replace(
-                            "xlsx-", f"{label}-由Excel转换-") + f".{target}")
-                    made[item.path].replace(renamed)
-                    items.append(Item(renamed, item.expected))
+                # A corpus that silently shrinks hides a broken conversion: a file the batch did
+                # not make is tried once on its own, and ``convert`` raises if it fails again.
+                output = made.get(item.path) or converter.convert(item.path, target, out / label)
+                renamed = output.with_name(
+                    item.path.stem.replace("docx-", f"{label}-由Word转换-").replace(
+                        "xlsx-", f"{label}-由Excel转换-") + f".{target}")
+                output.replace(renamed)
+                items.append(Item(renamed, item.expected))
     write_expected(items)
     return items

@@ -1,0 +1,100 @@
+"""After a hard stop (kill -9, power loss, the OOM killer): what a killed run left is cleared, and a
+resumed file does not publish its outputs twice.
+
+``process.py`` orders its effects so that a killed run loses no file and records none twice. What it
+can leave behind are temporary files: a hidden ``.<name>.part`` in the outbox whose rename never
+happened, an ``.incoming-<pid>-…`` copy in the originals store, and job folders. The writers
+(``process`` and ``watch``) clear them once when they start (``clear_leftovers``).
+
+A file rejected by a killed run may already sit in 退回 without its outcome recorded; the rerun takes
+that copy over (``unique_path_for``) instead of returning a second one beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from pathlib import Path
+
+from pipeline.core.settings import Settings
+from pipeline.store.originals import sha256_file
+from pipeline.store.outbox import unique_path
+
+log = logging.getLogger(__name__)
+
+# When this process started (well enough: when it imported the pipeline). A temporary file older than
+# that cannot be one this process is writing.
+PROCESS_STARTED = time.time()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _incoming_pid(name: str) -> int | None:
+    # ``.incoming-<pid>-<n>`` (originals.OriginalsStore.put)
+    parts = name.split("-")
+    return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
+
+
+def clear_leftovers(settings: Settings, started: float | None = None) -> list[Path]:
+    """Remove the temporary files of runs that were killed; returns what was removed.
+
+    Outbox ``.part`` files and job folders count as leftovers when they are older than ``started``
+    (default: this process's start): a writer busy right now keeps touching its file. Originals
+    store copies name their writer's process, which must be gone.
+    """
+    started = PROCESS_STARTED if started is None else started
+    removed: list[Path] = []
+    if settings.outbox.is_dir():
+        for path in settings.outbox.rglob(".*.part"):
+            try:
+                if path.is_file() and path.stat().st_mtime < started:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                continue  # renamed by its writer in the meantime
+    if settings.originals_dir.is_dir():
+        for path in settings.originals_dir.glob(".incoming-*"):
+            pid = _incoming_pid(path.name)
+            if pid is not None and pid != os.getpid() and not _pid_alive(pid):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    if settings.jobs_dir.is_dir():
+        for path in settings.jobs_dir.iterdir():
+            if path.stat().st_mtime < started:
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    for path in removed:
+        log.warning("removed a leftover of an interrupted run: %s", path)
+    return removed
+
+
+def unique_path_for(dest: Path, src: Path) -> Path:
+    """``unique_path(dest)``, except that a file beside it with ``src``'s exact bytes is reused.
+
+    Such a copy was published by a run killed before it recorded the outcome; the resumed run
+    publishes over it instead of adding ``name (2)``. (A recorded copy with the same bytes cannot
+    exist: the same content dropped again is a duplicate and is not returned.)
+    """
+    folder = dest.parent
+    if folder.is_dir():
+        size = src.stat().st_size
+        digest: str | None = None
+        for sibling in sorted(folder.iterdir()):
+            if not (sibling.name.startswith(dest.stem) and sibling.suffix == dest.suffix and sibling.is_file()):
+                continue
+            if sibling.stat().st_size != size:
+                continue
+            digest = digest or sha256_file(src)
+            if sha256_file(sibling) == digest:
+                return sibling
+    return unique_path(dest)
