@@ -151,7 +151,8 @@ def _analyse_page(index: int, image: Image.Image, docs: list[_Building], templat
         _measure_page(image, index, registration, geometry, current)
         return
     # No usable QR code: the next page of the form before, else whatever the layout says.
-    if current is not None and current.form is not None and max(current.form_pages, default=0) < PAGES[current.form]:
+    if (current is not None and current.form is not None and current.matched_by != "ocr"
+            and max(current.form_pages, default=0) < PAGES[current.form]):
         page_no = max(current.form_pages) + 1
         found = _by_layout(image, template_dir, [(current.form, page_no)])
         current.pages.append(index)

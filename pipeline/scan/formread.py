@@ -120,9 +120,9 @@ def find_tables(image: Image.Image) -> list[tuple[Point, Point, Point, Point]]:
     binary = cv2.adaptiveThreshold(upright, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 31, 12)
     # A little vertical (horizontal) growth first lets a line that still slopes (perspective) pass.
     horizontal = cv2.morphologyEx(cv2.dilate(binary, np.ones((5, 1), np.uint8)), cv2.MORPH_OPEN,
-                                  np.ones((1, max(20, width // 20)), np.uint8))
+                                  np.ones((1, max(20, width // 25)), np.uint8))
     vertical = cv2.morphologyEx(cv2.dilate(binary, np.ones((1, 5), np.uint8)), cv2.MORPH_OPEN,
-                                np.ones((max(20, height // 30), 1), np.uint8))
+                                np.ones((max(20, height // 40), 1), np.uint8))
     grid = cv2.dilate(cv2.bitwise_or(horizontal, vertical), np.ones((5, 5), np.uint8))
     contours, _ = cv2.findContours(grid, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
     back = cv2.invertAffineTransform(turn)
@@ -149,12 +149,19 @@ def find_tables(image: Image.Image) -> list[tuple[Point, Point, Point, Point]]:
 
 
 def _is_table(horizontal: np.ndarray, vertical: np.ndarray) -> bool:
-    """A grid has at least three full-width ruling lines and both side borders (a page's edge or a
-    text underline has not)."""
+    """A grid has at least three ruling lines across most of its width and lines down both sides (a
+    page's edge or a text underline has not). Lines are counted as connected pieces, so that lines
+    still sloping (a photo's perspective) count as well."""
+    import cv2
+
     h, w = horizontal.shape
-    rows = _runs((horizontal > 0).sum(axis=1) > 0.8 * w)
-    columns = _runs((vertical > 0).sum(axis=0) > 0.6 * h)
-    return len(rows) >= 3 and len(columns) >= 2 and columns[0] < 0.1 * w and columns[-1] > 0.9 * w
+    _, _, across, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
+    _, _, down, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
+    rows = [s for s in across[1:] if s[cv2.CC_STAT_WIDTH] > 0.7 * w]
+    sides = [s for s in down[1:] if s[cv2.CC_STAT_HEIGHT] > 0.5 * h]
+    left = any(s[cv2.CC_STAT_LEFT] < 0.1 * w for s in sides)
+    right = any(s[cv2.CC_STAT_LEFT] + s[cv2.CC_STAT_WIDTH] > 0.9 * w for s in sides)
+    return len(rows) >= 3 and left and right
 
 
 def _runs(hot: np.ndarray) -> list[float]:
