@@ -60,8 +60,9 @@ FORM_LABELS: dict[str, dict[int, tuple[str, ...]]] = {
     },
 }
 TITLES = {CHECK_TABLE_FORM: "随机抽查事项检查表", SITE_RECORD_FORM: "现场检查笔录"}
-# Printed text in a box's cell that is never a signature: dates and the form's own words.
-_PRINTED_IN_BOX = re.compile(r"[年月日]|盖章|签字|\d{4}")
+# Printed text in a box's cell that is never a signature: dates and the form's own words. Not digits
+# alone: OCR reads a looped scrawl as "0000", and masking it would hide the signature.
+_PRINTED_IN_BOX = re.compile(r"[年月日]|盖章|签字")
 _INSPECTOR_NAME = re.compile(r"^\s*\d\s*[.．、]\s*([\u4e00-\u9fff]{2,4})")
 _USCC = re.compile(r"[0-9A-HJ-NPQRTUWXY]{18}")
 
@@ -157,7 +158,7 @@ def _is_table(horizontal: np.ndarray, vertical: np.ndarray) -> bool:
     h, w = horizontal.shape
     _, _, across, _ = cv2.connectedComponentsWithStats(horizontal, connectivity=8)
     _, _, down, _ = cv2.connectedComponentsWithStats(vertical, connectivity=8)
-    rows = [s for s in across[1:] if s[cv2.CC_STAT_WIDTH] > 0.7 * w]
+    rows = [s for s in across[1:] if s[cv2.CC_STAT_WIDTH] > 0.9 * w]
     sides = [s for s in down[1:] if s[cv2.CC_STAT_HEIGHT] > 0.5 * h]
     left = any(s[cv2.CC_STAT_LEFT] < 0.1 * w for s in sides)
     right = any(s[cv2.CC_STAT_LEFT] + s[cv2.CC_STAT_WIDTH] > 0.9 * w for s in sides)
