@@ -320,10 +320,10 @@ def rule_evidence(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
         return
     boxes = ev.CHECK_TABLE_UPPER + (ev.CHECK_TABLE_LOWER if f.lower_half_filled else ())
     yield from _form_evidence(f, out, ev.CHECK_TABLE, boxes, "检查表（表内签字、盖章栏）")
-    if "现场检查" in (f.check.get("methods") or []) and f.lower_half_filled:
-        if f.site_records or f.settings.require_site_record:
-            yield from _form_evidence(f, out, ev.SITE_RECORD, ("inspector_signatures",), "第十条")
-            yield from _party_evidence(f, out)
+    on_site = "现场检查" in (f.check.get("methods") or []) and f.lower_half_filled
+    if on_site and (f.site_records or f.settings.require_site_record):
+        yield from _form_evidence(f, out, ev.SITE_RECORD, ("inspector_signatures",), "第十条")
+        yield from _party_evidence(f, out)
 
 
 def _box_answer(f: Facts, scan: ev.ScanSeen, box: str) -> bool | None:

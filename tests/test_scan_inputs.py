@@ -20,7 +20,7 @@ from pipeline.settings import Settings
 @pytest.fixture(autouse=True)
 def _no_ocr(monkeypatch: pytest.MonkeyPatch) -> None:
     # The optional OCR extra (seconds per page) is another module's concern; keep it out of these tests.
-    monkeypatch.setattr("pipeline.scan.analyse._ocr_fields", lambda image: {})
+    monkeypatch.setattr("pipeline.scan.analyse._page_reader", lambda template_dir: None)
 
 
 def _png_claiming(width: int, height: int) -> bytes:

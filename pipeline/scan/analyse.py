@@ -76,21 +76,6 @@ def _measure_page(image: Image.Image, index: int, registration: Registration, ge
                                                  result.bbox, crop)
 
 
-def _ocr_fields(image: Image.Image) -> dict[str, str]:
-    """Printed fields through the optional OCR extra (``pipeline.scan.ocr``); {} without it."""
-    try:
-        from pipeline.scan import ocr
-    except ImportError:
-        return {}
-    try:
-        if not ocr.available():
-            return {}
-        return dict(ocr.read_fields(image))
-    except Exception as exc:  # OCR is a help, never a reason to lose the scan
-        log.warning("OCR failed: %s", exc, exc_info=True)
-        return {}
-
-
 def _by_layout(image: Image.Image, template_dir: Path,
                candidates: Sequence[tuple[str, int]]) -> tuple[str, int, Registration] | None:
     """The candidate (form, 1-based page) whose bottom-row pattern fits ``image`` best, if any fits."""
