@@ -119,9 +119,9 @@ class _Case:
 
 
 def test_text_matching_takes_one_case_allows_a_misread_character_and_never_guesses() -> None:
-    cases = [_Case("C1", "烟台恒信精密机械有限公司", "2026-11-09", "waiting"),
-             _Case("C2", "烟台恒信精密机械有限公司", "2026-11-20", "waiting"),
-             _Case("C3", "山东华泰化工有限公司", "2026-11-09", "waiting")]
+    cases = [_Case("C1", "烟台恒信精密机械有限公司", "2026-11-09", "incomplete"),
+             _Case("C2", "烟台恒信精密机械有限公司", "2026-11-20", "incomplete"),
+             _Case("C3", "山东华泰化工有限公司", "2026-11-09", "incomplete")]
     assert match_by_text({"inspected_unit": "山东华泰化工有限公司"}, cases).case_id == "C3"
     assert match_by_text({"inspected_unit": "山东华秦化工有限公司"}, cases).case_id == "C3"  # OCR misread
     assert match_by_text({"inspected_unit": "烟台恒信精密机械有限公司", "check_start": "2026-11-20"},
@@ -144,10 +144,10 @@ def test_a_scanner_named_scan_of_the_printed_form_finds_its_case(ctx: Context, s
                                                                   tmp_path: Path) -> None:
     samples.lists()
     typed = samples.check_table("检查表-第一家.docx")
+    with Converter() as converter:  # printed before the typed file goes in (the inbox file is taken)
+        pdf = converter.convert(typed, "pdf", tmp_path)
     process_inbox(ctx)
     (case,) = ctx.store.list_cases()
-    with Converter() as converter:
-        pdf = converter.convert(typed, "pdf", tmp_path)
     forged = forge(pdf, ctx.settings.inbox, 13, dict.fromkeys(BOXES, True), Scanner(angle=2.0, quality=50), seed=3)
     outcomes = {o.name: o for o in process_inbox(ctx)}
     outcome = outcomes[forged.path.name]
