@@ -2,7 +2,8 @@
 
 Matching order (issue 5): the QR code printed by the pipeline (case number); then the file or
 folder name (the typed file's name, the company name, or its 统一社会信用代码); then printed text
-read from the scan (the optional OCR extra). A form that matches nothing waits in ``outbox/待匹配/``
+read from the scan by OCR (``pipeline.cases.scanmatch``: unit name or 统一社会信用代码, date, inspectors;
+several candidate cases are never guessed between). A form that matches nothing waits in ``outbox/待匹配/``
 and is tried again at the end of every pass, so a scan dropped before its typed file finds it later.
 The analysis itself (QR codes, registration, ink and seal shares) lives in ``pipeline.scan``.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.cases.context import Context
 from pipeline.cases.lists import unit_directory
+from pipeline.cases.scanmatch import match_by_text
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.core.evidence import FORM_LABELS
 from pipeline.core.models import Finding
@@ -100,13 +102,14 @@ def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, 
     case_id = match_by_name(ctx, name, rel)
     if case_id:
         return case_id, "name", warnings
-    unit, day = hints.get("inspected_unit"), hints.get("check_start")
-    if unit:
-        found = ctx.store.find_case(company_key(unit), (day or "")[:10] or None)
-        if found is None:
-            found = _only_open_case(ctx, company_key(unit))
-        if found is not None:
-            return found.id, "text", warnings
+    if hints.get("inspected_unit") or hints.get("uscc"):
+        # Printed text (OCR of a form without a QR code): one open case or none, never a guess.
+        found = match_by_text(hints, ctx.store.list_cases(), lambda code: _unit_of_uscc(ctx, code))
+        if found.case_id is not None:
+            return found.case_id, "text", warnings
+        if found.candidates:
+            warnings.append(f"扫描件上的企业名称和日期同时符合案卷 {'、'.join(found.candidates)}，"
+                            "无法自动确定，请把扫描件改名为对应电子版检查表的文件名后重新放入。")
     return None, None, warnings
 
 

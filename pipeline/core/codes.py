@@ -113,6 +113,7 @@ class FindingCode(StrEnum):
     site_record_missing = "SITE_RECORD_MISSING"
     site_record_unsigned = "SITE_RECORD_UNSIGNED"
     site_record_inspectors = "SITE_RECORD_INSPECTORS"
+    site_record_not_required = "SITE_RECORD_NOT_REQUIRED"
     approval_missing = "APPROVAL_MISSING"
     approval_after_check = "APPROVAL_AFTER_CHECK"
     lower_half_pending = "LOWER_HALF_PENDING"
@@ -173,6 +174,7 @@ _FINDING_LABELS = {
     FindingCode.site_record_missing: "缺少现场检查笔录",
     FindingCode.site_record_unsigned: "笔录未签字且未注明原因",
     FindingCode.site_record_inspectors: "笔录执法人员不足两人",
+    FindingCode.site_record_not_required: "未要求现场检查笔录",
     FindingCode.approval_missing: "检查前审批不全",
     FindingCode.approval_after_check: "审批晚于检查",
     FindingCode.lower_half_pending: "待填写检查表后半部分",

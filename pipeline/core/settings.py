@@ -79,6 +79,9 @@ class Settings:
     require_signed_scan: bool = field(
         default=True, metadata=_doc("公示前是否要求收到签字盖章后的扫描件，并核对每个签字、盖章栏（第十条、检查表）")
     )
+    require_site_record: bool = field(
+        default=True, metadata=_doc("抽查方式含现场检查时，公示前是否要求收到现场检查笔录（第十条）；笔录只存纸质的单位设为 false")
+    )
     soffice: str = field(default="soffice", metadata=_doc("LibreOffice 可执行文件（用于 PDF 转换和旧格式）"))
     bureau_uscc: str = field(
         default="", metadata=_doc("处罚机关（本局）的统一社会信用代码，填入双公示导出的处罚机关、数据来源单位代码；留空时导出会提示")

@@ -273,6 +273,12 @@ def rule_site_record(f: Facts) -> Iterator[Finding]:
     """现场检查 needs a 现场检查笔录, signed by the party or with the reason noted (第十条)."""
     if "现场检查" not in (f.check.get("methods") or []) or not f.lower_half_filled:
         return
+    if not f.site_records and not f.settings.require_site_record:
+        # A bureau that keeps the 笔录 on paper publishes from the check table; the note says so.
+        yield _f(FindingCode.site_record_not_required, Severity.warning, "methods",
+                 "抽查方式含现场检查，本局设置不要求提交现场检查笔录（require_site_record = false），"
+                 "未核对笔录；笔录纸质原件请按规定存档（第十条）。", "第十条")
+        return
     if not f.site_records:
         yield _f(FindingCode.site_record_missing, Severity.waiting, "methods",
                  "抽查方式含现场检查，但尚未收到本案的现场检查笔录（第十条）。请把笔录（电子版或签字扫描件）放入收件箱。",
@@ -314,7 +320,8 @@ def rule_evidence(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
         return
     boxes = ev.CHECK_TABLE_UPPER + (ev.CHECK_TABLE_LOWER if f.lower_half_filled else ())
     yield from _form_evidence(f, out, ev.CHECK_TABLE, boxes, "检查表（表内签字、盖章栏）")
-    if "现场检查" in (f.check.get("methods") or []) and f.lower_half_filled:
+    on_site = "现场检查" in (f.check.get("methods") or []) and f.lower_half_filled
+    if on_site and (f.site_records or f.settings.require_site_record):
         yield from _form_evidence(f, out, ev.SITE_RECORD, ("inspector_signatures",), "第十条")
         yield from _party_evidence(f, out)
 

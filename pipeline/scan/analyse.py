@@ -2,16 +2,18 @@
 
 Pages are read one at a time (``pages.iter_pages``). A page with a shuangsui QR code starts a new form
 when its case, its form or its page number says so (page 1 after page 2, another case); a page without
-one joins the form before it as that form's next page, registered from its table. A file with no QR
-code at all is matched by layout (the pattern of the table's bottom rows), as a best effort; only such
-a form is read with the optional OCR extra (``pipeline.scan.ocr``: several seconds a page), whose
-fields (company, dates, printed 编号) help the pipeline find its case.
+one joins the form before it as that form's next page, registered from its table. A page without a QR
+code that follows no such form (the bureau's own printed Word form) is read from what is printed on it
+(``pipeline.scan.formread``): its table is found and rectified, its row labels are read by OCR and name
+the form; an unrecognised page is ``unknown`` and gets no box evidence. Without OCR (a slim install)
+such a page stays unknown with a note saying that OCR is needed. The printed fields read there
+(company, 统一社会信用代码, dates, inspectors, printed 编号) help the pipeline find its case.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +25,15 @@ from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
 from pipeline.scan import ocr
 
 from .evidence import is_grey, measure, png_bytes
-from .geometry import PAGES, PageGeometry, load_geometry
+from .formread import FoundForm, read_page
+from .geometry import BOX_SPECS, PAGES, PageGeometry, load_geometry
 from .model import BoxEvidence, ScanAnalysis, ScanDocument
+from .ocr import INSTALL_HINT
 from .pages import Page, iter_pages
 from .register import Registration, find_qr, layout_frame, register_by_layout, register_by_qr
+
+OCR_NEEDED = ("第{page}页没有二维码。认出没有二维码的表格需要文字识别组件（{hint}），"
+              "这份扫描件先放在待匹配；安装后重新放入收件箱即可。")
 
 log = logging.getLogger(__name__)
 
@@ -69,17 +76,6 @@ def _measure_page(image: Image.Image, index: int, registration: Registration, ge
         crop = png_bytes(result.crop) if present is None else None
         doc.evidence[box.spec.box] = BoxEvidence(box.spec.box, present, round(result.score, 3), index,
                                                  result.bbox, crop)
-
-
-def _ocr_fields(image: Image.Image) -> dict[str, str]:
-    """Printed fields through the optional OCR extra (``pipeline.scan.ocr``); {} without it."""
-    try:
-        if not ocr.available():
-            return {}
-        return dict(ocr.read_fields(image))
-    except Exception as exc:  # OCR is a help, never a reason to lose the scan
-        log.warning("OCR failed: %s", exc, exc_info=True)
-        return {}
 
 
 def _by_layout(image: Image.Image, template_dir: Path,
@@ -142,7 +138,8 @@ def _analyse_page(index: int, image: Image.Image, docs: list[_Building], templat
         _measure_page(image, index, registration, geometry, current)
         return
     # No usable QR code: the next page of the form before, else whatever the layout says.
-    if current is not None and current.form is not None and max(current.form_pages, default=0) < PAGES[current.form]:
+    if (current is not None and current.form is not None and current.matched_by != "ocr"
+            and max(current.form_pages, default=0) < PAGES[current.form]):
         page_no = max(current.form_pages) + 1
         found = _by_layout(image, template_dir, [(current.form, page_no)])
         current.pages.append(index)
@@ -153,31 +150,66 @@ def _analyse_page(index: int, image: Image.Image, docs: list[_Building], templat
         current.warnings.append(f"第{index + 1}页没有可读的二维码，按表格版面核对（可信度较低）。")
         _measure_page(image, index, found[2], load_geometry(template_dir, found[0])[page_no - 1], current)
         return
-    candidates = [(form, n) for form in FORMS for n in range(1, PAGES[form] + 1)]
-    found = _by_layout(image, template_dir, candidates)
-    if found is None:
+    _by_printed_text(index, image, docs, template_dir)
+
+
+def _page_reader(template_dir: Path) -> Callable[[Image.Image], list[FoundForm]] | None:
+    """Reads a page without a QR code by its printed text; None without the OCR component."""
+    if not ocr.available():
+        return None
+    return lambda image: read_page(image, lambda form: load_geometry(template_dir, form), ocr.read_lines)
+
+
+def _by_printed_text(index: int, image: Image.Image, docs: list[_Building], template_dir: Path) -> None:
+    reader = _page_reader(template_dir)
+    if reader is None:
         doc = _Building(None, None, "none", [index], [])
-        doc.fields.update(_ocr_fields(image))
-        doc.form = doc.fields.get("form") if doc.fields.get("form") in FORMS else None
-        doc.case_id = doc.fields.get("case_ref") or None
-        doc.warnings.append(f"第{index + 1}页没有二维码，也认不出是哪种表。请用系统打印的带二维码的表格重新扫描。")
-        if doc.form is not None:
-            doc.form_pages.extend(range(1, PAGES[doc.form] + 1))  # nothing to measure; no "missing page" note
+        doc.warnings.append(OCR_NEEDED.format(page=index + 1, hint=INSTALL_HINT))
         docs.append(doc)
         return
-    form, page_no, registration = found
-    if (current is not None and current.matched_by == "layout" and current.form == form
-            and page_no not in current.form_pages):
-        doc = current
-    else:
-        doc = _Building(form, None, "layout")
-        doc.fields.update(_ocr_fields(image))
-        doc.case_id = doc.fields.get("case_ref") or None
+    try:
+        found = [f for f in reader(image) if f.form is not None]
+    except Exception as exc:  # a page that breaks the reader is unknown, never a lost scan
+        log.warning("reading page %d by its printed text failed: %s", index + 1, exc, exc_info=True)
+        found = []
+    if not found:
+        doc = _Building(None, None, "none", [index], [])
+        doc.warnings.append(f"第{index + 1}页没有二维码，也认不出是哪种表（找不到表格或栏目名）。"
+                            "请整页平放重新扫描，或用系统打印的带二维码的表格。")
         docs.append(doc)
-    doc.warnings.append(f"第{index + 1}页没有二维码，按表格版面认作{_FORM_NAMES[form]}第{page_no}页（可信度较低）。")
-    doc.pages.append(index)
-    doc.form_pages.append(page_no)
-    _measure_page(image, index, registration, load_geometry(template_dir, form)[page_no - 1], doc)
+        return
+    for table in found:
+        assert table.form is not None
+        current = docs[-1] if docs else None
+        unit = table.fields.get("inspected_unit")
+        if (current is not None and current.matched_by == "ocr" and current.form == table.form
+                and not set(table.form_pages) & set(current.form_pages)
+                and (unit is None or current.fields.get("inspected_unit") in (None, unit))):
+            doc = current  # the next page of the same printed form
+        else:
+            doc = _Building(table.form, None, "ocr")
+            docs.append(doc)
+        if index not in doc.pages:
+            doc.pages.append(index)
+        doc.form_pages.extend(table.form_pages)
+        for key, value in table.fields.items():
+            doc.fields.setdefault(key, value)
+        doc.case_id = doc.case_id or doc.fields.get("case_ref") or None
+        pages = "、".join(f"第{n}页" for n in table.form_pages)
+        doc.warnings.append(f"第{index + 1}页没有二维码，按印制的栏目名认作{_FORM_NAMES[table.form]}{pages}。")
+        measured = {b.box for b in table.boxes}
+        for b in table.boxes:
+            m = b.measurement
+            crop = png_bytes(m.crop) if m.present is None else None
+            doc.evidence[b.box] = BoxEvidence(b.box, m.present, round(m.score, 3), index, b.bbox, crop)
+        for spec in (s for s in BOX_SPECS if s.form == table.form and s.page in table.form_pages):
+            if spec.box not in measured:
+                # The row's label was not read: a person looks at the page rather than trust a guess.
+                doc.warnings.append(f"第{index + 1}页找不到“{spec.label}”一栏，该栏需要人工核对。")
+                thumb = image.copy()
+                thumb.thumbnail((800, 800))
+                doc.evidence[spec.box] = BoxEvidence(spec.box, None, 0.0, index, (0, 0, *image.size),
+                                                     png_bytes(thumb))
 
 
 _FORM_NAMES = {CHECK_TABLE_FORM: "随机抽查事项检查表", SITE_RECORD_FORM: "现场检查笔录"}

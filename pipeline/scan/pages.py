@@ -123,9 +123,10 @@ def _image_pages(path: Path, *, max_pixels: int, max_pages: int) -> Iterator[Pag
 def _reduced(img: Image.Image) -> Image.Image:
     """The current frame decoded as RGB or L, at most ``WORK_LONG_SIDE`` pixels on its long side."""
     width, height = img.size
-    factor = max(1, math.ceil(max(width, height) / WORK_LONG_SIDE))
-    if factor > 1 and img.format == "JPEG":
-        img.draft(img.mode if img.mode in ("RGB", "L") else "RGB", (width // factor, height // factor))
+    ratio = WORK_LONG_SIDE / max(width, height)
+    if ratio < 1 and img.format == "JPEG":
+        # draft keeps at least the requested size: decode at the smallest DCT scale that still has it
+        img.draft(img.mode if img.mode in ("RGB", "L") else "RGB", (math.ceil(width * ratio), math.ceil(height * ratio)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         img.load()
@@ -139,8 +140,11 @@ def _reduced(img: Image.Image) -> Image.Image:
         frame = frame.convert("L" if frame.mode in ("1", "I", "I;16", "F") else "RGB")
     long_side = max(frame.size)
     if long_side > WORK_LONG_SIDE:
-        step = math.ceil(long_side / WORK_LONG_SIDE)
-        frame = frame.reduce(step)
+        # To the limit, not by a whole factor: a 200-dpi page scanned a little larger than A4 (or
+        # rotated) must not drop to 100 dpi, where thin pen strokes fade into the paper.
+        ratio = WORK_LONG_SIDE / long_side
+        frame = frame.resize((max(1, round(frame.width * ratio)), max(1, round(frame.height * ratio))),
+                             Image.Resampling.BOX)
     return frame.copy() if frame is img else frame
 
 
