@@ -34,7 +34,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.claims import CASES_LOCK, ClaimedElsewhere, claim, release_all
+from pipeline.intake.claims import CASES_LOCK, ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -53,6 +53,7 @@ from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
+PASS_MARK = "finish_pass"  # the last event the latest end of pass saw (several workers)
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +356,8 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             raise  # the pass's trouble (database, outbox), not this file's
         except Exception as exc:
             analysed = exc
-        with ctx.store.exclusive(CASES_LOCK):
+        typed = analysed.extraction if isinstance(analysed, Analysed) and analysed.scan is None else None
+        with decision_lock(ctx, typed):
             return _decide(received, analysed, job, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
@@ -466,6 +468,10 @@ def finish_pass(ctx: Context) -> list[str]:
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
     with ctx.store.exclusive(CASES_LOCK):
+        if ctx.store.shared and ctx.store.mark(PASS_MARK) == ctx.store.last_event_id():
+            # Another worker's end of pass came after everything recorded since: nothing left to do.
+            ctx.run.defer_pdfs = False
+            return outputs
         for name, step in steps:
             try:
                 result = step(ctx)
@@ -474,6 +480,8 @@ def finish_pass(ctx: Context) -> list[str]:
                 continue
             if isinstance(result, list) and all(isinstance(r, str) for r in result):
                 outputs += result
+        if ctx.store.shared:
+            ctx.store.set_mark(PASS_MARK, ctx.store.last_event_id())
     return outputs
 
 
