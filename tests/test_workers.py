@@ -42,7 +42,9 @@ def test_three_workers_killed_and_restarted_handle_each_file_once(
         settings: Settings, samples: Samples, pg_cluster: Cluster, tmp_path: Path) -> None:
     settings = dataclasses.replace(settings, database_url=pg_cluster.new_database(), claim_lease_seconds=LEASE)
     samples.settings = settings
-    batch = build_batch(settings, tmp_path / "batch")
+    # 300 files; mostly returned ones, so that the end-of-pass re-evaluation of every waiting case (which
+    # each restarted worker's pass runs once) does not dominate the run.
+    batch = build_batch(settings, tmp_path / "batch", published=6, waiting=60, rejected=234)
     samples.people = list(batch.people)  # type: ignore[arg-type]
     lists = samples.lists(companies=list(batch.companies))
     expected = [Expected(p.relative_to(settings.inbox).as_posix(), p.read_bytes(), FileStatus.accepted)
