@@ -356,6 +356,8 @@ def check_pdf(path: Path) -> None:
             pages = root["/Pages"]
         except InputFileError:
             raise
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:  # damaged beyond pypdf's repair: pdfplumber/pdfium give the verdict
             return
         _walk_page_tree(pages)
@@ -374,6 +376,8 @@ def _walk_page_tree(pages: Any) -> None:
     try:
         top, _ = resolve(pages)
         declared = int(top.get("/Count", 0))
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:
         return
     if declared > MAX_PDF_PAGES:
@@ -386,6 +390,8 @@ def _walk_page_tree(pages: Any) -> None:
         node_ref, depth = stack.pop()
         try:
             node, ident = resolve(node_ref)
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:
             continue  # a missing object: pdfium skips it too
         if ident is not None:
@@ -409,6 +415,8 @@ def _walk_page_tree(pages: Any) -> None:
         try:
             kids = kids.get_object()
             stack.extend((kid, depth + 1) for kid in reversed(list(kids)))
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:
             continue
 
