@@ -33,7 +33,8 @@ class Runtime:
     - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
       again in this process until the case changes;
-    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes.
+    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes;
+    - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -42,6 +43,7 @@ class Runtime:
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
     worker: Closable | None = None
+    claims: Closable | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
@@ -63,6 +65,9 @@ class Runtime:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
 
 
 def _profile_root() -> Path:

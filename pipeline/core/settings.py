@@ -33,7 +33,12 @@ class Settings:
         default=Path("var"), metadata=_doc("数据目录（收件箱和发件箱之外）：数据库、原件库、工作目录")
     )
     database_url: str = field(
-        default="", metadata=_doc("数据库地址（SQLAlchemy URL）；留空即数据目录中的 SQLite 文件")
+        default="", metadata=_doc("数据库地址（SQLAlchemy URL）；留空即数据目录中的 SQLite 文件；"
+                                  "postgresql://用户:密码@主机/库名 时多台机器（多个进程）可共用同一收件箱和数据库")
+    )
+    claim_lease_seconds: float = field(
+        default=60.0, metadata=_doc("共用 PostgreSQL 时，一个进程领取的文件保留多久（秒）；进程每隔三分之一的时间续期，"
+                                    "进程死掉后过了这个时间其他进程接手")
     )
     bureau: str = field(default="烟台市工业和信息化局", metadata=_doc("抽查执法主体（局名），印在表单上"))
     section_general: str = field(default="综合科", metadata=_doc("综合科的名称（接收查处材料和汇总）"))
@@ -132,6 +137,11 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'shuangsui.sqlite3').resolve()}"
+
+    @property
+    def shared_store(self) -> bool:
+        """Several workers share the database (PostgreSQL): claims instead of the data folder lock."""
+        return not self.db_url.startswith("sqlite")
 
     @property
     def originals_dir(self) -> Path:

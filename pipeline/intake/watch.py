@@ -24,7 +24,7 @@ from pipeline.core.codes import FindingCode
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
 from pipeline.intake.process import process_inbox, skipped_outcome
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import inbox_problem
 
 
@@ -74,7 +74,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
         stop.set()
         wake.set()
 
-    clear_leftovers(settings)  # of a run that was killed
+    clear_leftovers_of(ctx)  # of a run that was killed
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
