@@ -1,5 +1,6 @@
 """The printed forms look official: 宋体 comes out in a serif Simplified Chinese face, 黑体 in a sans one, the digits in
-the family of the text around them, and ``doctor`` says when no serif face is installed."""
+the family of the text around them (``doctor`` says when no serif face is installed), and a certificate or phone
+number is never broken across two lines."""
 
 from __future__ import annotations
 
@@ -19,8 +20,8 @@ from pipeline.cli.doctor import run_checks
 from pipeline.core.settings import Settings
 from pipeline.documents.fonts import check_serif
 from pipeline.documents.libreoffice import Converter
-from pipeline.documents.render import render_check_table
-from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors
+from pipeline.documents.render import render_check_table, render_site_record
+from pipeline.samples.fictional import check_table_fields, make_companies, make_inspectors, site_record_fields
 from tests.system_deps import require_soffice
 
 NOTO_SERIF = "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc"
@@ -118,3 +119,35 @@ def test_doctor_says_how_to_install_a_serif_face_when_there_is_none(tmp_path: Pa
     assert not found.ok and found.face.startswith("DejaVu")
     assert found.detail.startswith(f"宋体会被换成 {found.face}。没有宋体类（衬线）中文字体")
     assert "sudo apt-get install fonts-noto-cjk" in found.detail
+
+
+# The longest numbers a form must hold: certificates of 15 and 19 digits and one with a province prefix; a mobile
+# number, a landline and a landline with an extension.
+LONG_NUMBERS = (("370601201800012", "13873383683"), ("3706012018000123456", "0535-66881234"),
+                ("鲁370601201800012345", "0535-66881234-123"))
+
+
+def test_certificate_and_phone_numbers_stay_on_one_line(tmp_path: Path, settings: Settings) -> None:
+    rng = random.Random(11)
+    company = make_companies(rng, 1)[0]
+    people = make_inspectors(rng, 3)
+    start = dt.datetime(2026, 11, 9, 9, 30)
+    fields = check_table_fields(rng, company, people, start)
+    record = site_record_fields(rng, company, people, start)
+    for inspector, (licence, phone) in zip(fields["inspectors"], LONG_NUMBERS, strict=True):
+        inspector.update(licence_no=licence, phone=phone, title="一级主任科员")
+    record["inspectors"] = [{"name": i["name"], "licence_no": i["licence_no"]} for i in fields["inspectors"]]
+    check, site = tmp_path / "检查表.docx", tmp_path / "笔录.docx"
+    render_check_table(fields, check, template_dir=settings.templates_dir, bureau="烟台市工业和信息化局",
+                       case_id="SS-2026-00001")
+    render_site_record(record, site, template_dir=settings.templates_dir, bureau="烟台市工业和信息化局",
+                       case_id="SS-2026-00001")
+    require_soffice()
+    with Converter(profile_root=tmp_path / "lo") as converter:
+        pdfs = converter.convert_many([check, site], "pdf", tmp_path / "pdf")
+    for source, numbers in ((check, [n for pair in LONG_NUMBERS for n in pair]),
+                            (site, [licence for licence, _ in LONG_NUMBERS])):
+        with pdfplumber.open(pdfs[source]) as pdf:
+            lines = [line["text"].replace(" ", "") for line in pdf.pages[0].extract_text_lines()]
+        for number in numbers:
+            assert any(number in line for line in lines), (source.name, number, lines)
