@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages shuangsui and its tests need, only those missing.
-# LibreOffice (PDF conversion, legacy formats), CJK fonts (Chinese text in PDFs), poppler-utils
+# LibreOffice (PDF conversion, legacy formats), CJK fonts (Chinese text in PDFs: fonts-noto-cjk holds Noto Serif CJK SC,
+# the face 宋体 is set in, and Noto Sans CJK SC for 黑体; pipeline/documents/fonts.py), poppler-utils
 # (pdftoppm for looking at pages), fontconfig (font checks), chromium (tests open the 网站公示 page headless),
 # postgresql (the tests start a throwaway cluster: the store on PostgreSQL and several workers).
 set -euo pipefail

@@ -18,6 +18,8 @@ How LibreOffice is run:
 * Every invocation runs in its own process group and is killed as a group after ``timeout``
   seconds. After a timeout or a crash the profile is thrown away and the files not yet converted
   are tried once more with a fresh profile; a file that fails again is given up.
+* soffice runs with ``FONTCONFIG_FILE`` = ``<profile_root>/fonts.conf`` (``pipeline.documents.fonts``), so that
+  the forms' 宋体 comes out in a serif Simplified Chinese face and their digits in the same family.
 * soffice exits with 0 even when it cannot load a file: a file without output is reported by
   ``Converter.convert`` as ``ConversionError`` (code ``FILE_UNREADABLE``).
 
@@ -47,6 +49,7 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.core.errors import InputFileError, MissingDependencyError
+from pipeline.documents.fonts import write_fontconfig
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -282,6 +285,11 @@ class Converter(_Converting):
         """The LibreOffice user profile (created by soffice on first use)."""
         return self.profile_root / "profile"
 
+    @property
+    def fontconfig(self) -> Path:
+        """The fontconfig file soffice runs with (``pipeline.documents.fonts``: 宋体 as a serif SC face)."""
+        return self.profile_root / "fonts.conf"
+
     def close(self) -> None:
         """Remove the profile folder if this converter created it."""
         with self._lock:
@@ -372,6 +380,8 @@ class Converter(_Converting):
                 str(out_dir),
                 *(str(path) for path in staged.values()),
             ]
+            if not self.fontconfig.is_file():
+                write_fontconfig(self.fontconfig)
             error = self._run(command, work)
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
@@ -394,6 +404,7 @@ class Converter(_Converting):
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=work,
+                    env={**os.environ, "FONTCONFIG_FILE": str(self.fontconfig)},
                     start_new_session=True,  # its own process group, killed as a whole
                     preexec_fn=_lift_address_space_limit if _address_space_limited() else None,
                 )
