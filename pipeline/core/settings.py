@@ -108,6 +108,9 @@ class Settings:
     bundle_interval: str = field(
         default="month", metadata=_doc("综合科移交包自动生成的周期：month（每月）、week（每周）或 off（不自动生成）")
     )
+    public_form_pdf_direct: bool = field(
+        default=True, metadata=_doc("公示表 PDF 由程序直接生成（几毫秒，不等 LibreOffice）；模板被修改过或内容超过一页时自动改用 LibreOffice；设为 false 则一律用 LibreOffice")
+    )
     pdf_workers: int = field(default=2, metadata=_doc("同时运行的 LibreOffice 转换进程数（公示表 PDF）"))
     pdf_timeout: float = field(
         default=120.0, metadata=_doc("LibreOffice 每次转换的超时（秒），超时即结束进程并重试一次")
