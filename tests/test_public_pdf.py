@@ -33,6 +33,10 @@ CONTEXT = public_form_context(
     authority="上海市浦东新区市场监督管理局", task_name="2026年度医疗器械经营企业 GMP 合规 random check（第二批）",
     check_date="2026年11月9日至2026年11月10日", check_type="现场检查",
     result="发现问题：1. 进货查验记录不全；\n2. 部分产品标签不符合 GB 7718-2011 要求，已责令限期整改。")
+# Script runs LibreOffice shapes differently: an all-digit date (no script), brackets, dashes, ellipses.
+EDGE = public_form_context(unit_name="某公司——第3分部（ABC-123）", uscc="91370600MA3CXXXX0K", authority="局…2号",
+                           task_name="No.5 任务“抽查2026”……第7批", check_date="2026.1.5", check_type="书面检查",
+                           result="结论：合格—详见附件3……\n(1) 第1项 OK; (2) 第2项 12.5%")
 SHORT = public_form_context(unit_name="烟台A&B<科技>有限公司", uscc="91370600MA3CXXXX0K", authority="某某市市场监督管理局",
                             task_name="任务", check_date="2026年1月5日", check_type="书面检查", result="未发现问题")
 
@@ -166,6 +170,9 @@ def test_edited_template_and_unusual_content_fall_back(tmp_path: Path) -> None:
     assert not supports(tmp_path / "missing.docx")
     with pytest.raises(LayoutUnsupported):
         render_public_form_pdf({**SHORT, "result": "第一项\t合格"}, tmp_path / "tab.pdf")
+    with pytest.raises(LayoutUnsupported):  # LibreOffice sets "fi" as one ligature glyph
+        render_public_form_pdf({**SHORT, "result": "Wifi 设备"}, tmp_path / "ligature.pdf")
+    assert render_public_form_pdf({**SHORT, "result": "f i"}, tmp_path / "apart.pdf").is_file()
     with pytest.raises(LayoutUnsupported):
         render_public_form_pdf({**SHORT, "result": "问题\n" * 60}, tmp_path / "long.pdf")
 
@@ -175,11 +182,11 @@ def test_looks_like_the_libreoffice_pdf_of_the_docx(tmp_path: Path) -> None:
     """Both renderings rasterised at 100 dpi (1 px = 0.72 pt) by poppler. Allowing each pixel to match
     within one pixel (sub-pixel placement: LibreOffice rounds positions to twips, and a baseline near a
     pixel edge moves a stroke by one pixel), no pixel may differ by more than 96 grey levels, save a
-    few (measured: 0 on both forms). The control shows the measure is not blind: one digit of the date
+    few (measured: 0 on all three forms). The control shows the measure is not blind: one digit of the date
     changed (5 → 15, moving what follows) gives about a hundred such pixels. (At 50 dpi the thin strokes
     of the serif 宋体 face gave it only 9: too blunt.)"""
     converter = Converter(require_soffice(), profile_root=tmp_path / "lo")
-    for n, context in enumerate((CONTEXT, SHORT)):
+    for n, context in enumerate((EDGE, CONTEXT, SHORT)):  # SHORT last: the control compares with it
         docx = tmp_path / f"form{n}.docx"
         render_public_form(context, docx, template_dir=TEMPLATES)
         libreoffice = converter.convert(docx, "pdf", tmp_path / "lo-pdf", PDFA2B_FILTER)

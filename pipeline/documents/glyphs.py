@@ -32,6 +32,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -116,6 +117,7 @@ class Face:
         self._lock = threading.Lock()  # fontTools' lazy tables are not safe for concurrent first reads
         self._outlines: dict[str, tuple[bytes, int]] = {}  # glyph name → (glyf bytes, left side bearing)
         self._substitutions: dict[str, str] = {}  # glyph name → the one this variant draws instead
+        self.ligatures: frozenset[tuple[str, ...]] = frozenset()  # glyph sequences a variant's run joins
         self._variants: dict[tuple[str, str], Face] = {}
 
     def has(self, char: str) -> bool:
@@ -133,14 +135,15 @@ class Face:
 
     def variant(self, script: str, language: str) -> Face:
         """This face for a run of OpenType ``script`` (``"latn"``, ``"hani"``; ``""`` for none) in OpenType
-        ``language`` (``"ENG "``, ``"ZHS "``): the glyphs HarfBuzz's default ``locl`` feature substitutes.
-        Falls back as HarfBuzz does: an unknown script to ``DFLT``, an unknown language to the default."""
+        ``language`` (``"ENG "``, ``"ZHS "``): the glyphs HarfBuzz's default ``locl`` feature substitutes, and the
+        sequences its ligature features would join (``ligatures``, not drawn here). Falls back as HarfBuzz does: an unknown script to ``DFLT``, an unknown language to the default."""
         key = (script, language)
         with self._lock:
             found = self._variants.get(key)
             if found is None:
                 found = copy.copy(self)  # shares the font, its lock and the outline cache
                 found._substitutions = _locl(self.font, script, language)
+                found.ligatures = _ligatures(self.font, script, language)
                 self._variants[key] = found
         return found
 
@@ -180,33 +183,45 @@ class Face:
         return pen.glyph()
 
 
-def _locl(font: TTFont, script: str, language: str) -> dict[str, str]:
-    """The single substitutions (GSUB lookup type 1, also behind an extension) of the ``locl`` feature
-    for ``script`` and ``language``, chained in lookup order. Other lookup types are not applied."""
+def _lookups(font: TTFont, script: str, language: str, features: tuple[str, ...]) -> list[list[Any]]:
+    """The GSUB subtables (extensions unwrapped) of ``features`` for ``script`` and ``language``, in lookup
+    order, the script and language system chosen as HarfBuzz chooses them."""
     if "GSUB" not in font or font["GSUB"].table.ScriptList is None:
-        return {}
+        return []
     gsub = font["GSUB"].table
     records = {r.ScriptTag: r.Script for r in gsub.ScriptList.ScriptRecord}
     found = records.get(script) or records.get("DFLT") or records.get("dflt") or records.get("latn")
     if found is None:
-        return {}
-    systems = {r.LangSysTag: r.LangSys for r in found.LangSysRecord}
-    system = systems.get(language, found.DefaultLangSys)
+        return []
+    system = {r.LangSysTag: r.LangSys for r in found.LangSysRecord}.get(language, found.DefaultLangSys)
     if system is None:
-        return {}
-    features = [gsub.FeatureList.FeatureRecord[i] for i in system.FeatureIndex]
-    lookups = sorted({n for f in features if f.FeatureTag == "locl" for n in f.Feature.LookupListIndex})
+        return []
+    wanted = [gsub.FeatureList.FeatureRecord[i] for i in system.FeatureIndex]
+    indices = sorted({n for f in wanted if f.FeatureTag in features for n in f.Feature.LookupListIndex})
+    return [[getattr(t, "ExtSubTable", t) for t in gsub.LookupList.Lookup[n].SubTable] for n in indices]
+
+
+def _locl(font: TTFont, script: str, language: str) -> dict[str, str]:
+    """The single substitutions of the ``locl`` feature, chained in lookup order."""
     result: dict[str, str] = {}
-    for index in lookups:
-        lookup = gsub.LookupList.Lookup[index]
+    for tables in _lookups(font, script, language, ("locl",)):
         mapping: dict[str, str] = {}
-        for table in lookup.SubTable:
-            table = getattr(table, "ExtSubTable", table)
+        for table in tables:
             if isinstance(table, otTables.SingleSubst):
                 mapping.update(table.mapping)
         chained = {source: mapping.get(target, target) for source, target in result.items()}
         result = {**mapping, **chained}  # a glyph an earlier lookup replaced goes on from its replacement
     return result
+
+
+def _ligatures(font: TTFont, script: str, language: str) -> frozenset[tuple[str, ...]]:
+    """The glyph sequences HarfBuzz's default ligature features (``liga``, ``clig``, ``rlig``) join."""
+    found: set[tuple[str, ...]] = set()
+    for tables in _lookups(font, script, language, ("liga", "clig", "rlig")):
+        for table in tables:
+            if isinstance(table, otTables.LigatureSubst):
+                found.update((first, *lig.Component) for first, ligs in table.ligatures.items() for lig in ligs)
+    return frozenset(found)
 
 
 def _truetype(face: Face, outlines: Sequence[tuple[bytes, int]], advances: Sequence[int]) -> bytes:

@@ -15,7 +15,7 @@ of the fonts on the line) and its cell insets.
 
 That layout is only right for that template: ``supports`` compares the template's document and
 styles with the stock ones, and anything else (a template edited in Word, a text with a tab, a
-form too long for one page) raises ``LayoutUnsupported``, for which the caller converts the .docx
+Latin word the font sets with a ligature such as "fi", a form too long for one page) raises ``LayoutUnsupported``, for which the caller converts the .docx
 with LibreOffice as before.
 """
 
@@ -118,6 +118,7 @@ def _shape(text: str, scripts: list[str], bold: bool, size: float) -> list[_Glyp
     faces = _faces()
     cjk, lat = ("cjk-b", "lat-b") if bold else ("cjk", "lat")
     glyphs: list[_Glyph] = []
+    runs: list[tuple[str, str]] = []  # each character's face (a key of _FACES) and script
     x, previous_asian = 0.0, False
     for char, script in zip(text, scripts, strict=True):
         asian = previous_asian if _weak(char) else _asian(char)
@@ -128,11 +129,25 @@ def _shape(text: str, scripts: list[str], bold: bool, size: float) -> list[_Glyp
                 raise LayoutUnsupported(f"字体中没有字符 {char!r}")
         if glyphs and asian != previous_asian and char.isalnum() and glyphs[-1].char.isalnum():
             x += _AUTOSPACE * size
+        runs.append((key, script))
         key = _font_key(key, script, char)
         glyphs.append(_Glyph(char, key, x, _face(key).advance(char) * size))
         x += glyphs[-1].advance
         previous_asian = asian
+    _refuse_ligatures(text, runs)
     return glyphs
+
+
+def _refuse_ligatures(text: str, runs: list[tuple[str, str]]) -> None:
+    """``LayoutUnsupported`` where LibreOffice would join characters of one font and script run into a
+    ligature (Noto CJK's Latin "fi", "ffl"): glyphs this layout does not draw."""
+    for start, (key, script) in enumerate(runs):
+        face_ = _faces()[key].variant(script, _LANGUAGES[key])
+        for ligature in face_.ligatures:
+            end = start + len(ligature)
+            if (end <= len(text) and all(r == (key, script) for r in runs[start:end])
+                    and tuple(face_.glyph(c) for c in text[start:end]) == ligature):
+                raise LayoutUnsupported(f"公示表内容含连字 {text[start:end]!r}")
 
 
 def _may_break(before: str, after: str) -> bool:
