@@ -318,6 +318,7 @@ class Converter(_Converting):
         with (self.profile_root / "profile.lock").open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                kill_strays(self.profile_dir)
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -451,6 +452,31 @@ def _lift_address_space_limit() -> None:
     # has its own timeout and is not bounded by it. Runs only there, where no other thread exists.
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def kill_strays(profile_dir: Path) -> list[int]:
+    """Kill every soffice still running on ``profile_dir``; returns their pids.
+
+    Called with the profile lock held, so such a process belongs to a holder that was killed (kill -9,
+    the OOM killer) while converting: its soffice, in a session of its own, runs on. A new soffice on the
+    same profile would hand its files to that one and wait on it, up to its timeout, for nothing.
+    """
+    marker = f"-env:UserInstallation={profile_dir.resolve().as_uri()}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if marker in args:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+    if killed:
+        log.warning("killed LibreOffice left running on %s by a stopped run: %s", profile_dir, killed)
+    return killed
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
