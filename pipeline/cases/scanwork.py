@@ -121,7 +121,7 @@ def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, 
     if found.case_id is not None:
         return found.case_id, "text", warnings
     if found.candidates:
-        warnings.append(f"扫描件上的企业名称和日期同时符合案卷 {'、'.join(found.candidates)}，无法自动确定："
+        warnings.append(f"扫描件上读出的企业名称或日期符合案卷 {'、'.join(found.candidates)}，无法自动确定："
                         "已列入发件箱的“待审核.xlsx”，请在其中选择所属案卷后放回收件箱"
                         "（或把扫描件改名为对应电子版检查表的文件名后重新放入）。")
     return None, None, warnings
