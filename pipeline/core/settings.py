@@ -86,6 +86,10 @@ class Settings:
     require_signed_scan: bool = field(
         default=True, metadata=_doc("公示前是否要求收到签字盖章后的扫描件，并核对每个签字、盖章栏（第十条、检查表）")
     )
+    accept_electronic_seal: bool = field(
+        default=True, metadata=_doc("电子版检查表签字、盖章栏内嵌的电子签章（红色印章图片）或签名图片是否算作该栏已签字盖章，"
+                                    "该栏不再需要扫描件；要求一律纸质签字盖章的单位设为 false")
+    )
     require_site_record: bool = field(
         default=True, metadata=_doc("抽查方式含现场检查时，公示前是否要求收到现场检查笔录（第十条）；笔录只存纸质的单位设为 false")
     )

@@ -173,8 +173,10 @@ def plan_typed(received: Received, extraction: Extraction, job: Path, ctx: Conte
 
 def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
-    case_id, ref_findings = find_case_for(extraction, ctx)
-    case_facts = facts.facts_for(ctx, extraction.fields, case_id)
+    found, ref_findings = find_case_for(extraction, ctx)
+    electronic = scanwork.electronic_scan(extraction.evidence)  # 电子签章 in the boxes' cells
+    case_facts = facts.facts_for(ctx, extraction.fields, found,
+                                 boxes=scanwork.box_rows(electronic, received.name) if electronic else ())
     evaluation = evaluate(case_facts)
     findings = [*evaluation.findings, *ref_findings,
                 *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
@@ -182,9 +184,11 @@ def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx:
         return plan_rejection(received, job, findings, extraction)
     state = facts.state_of(evaluation, case_facts.targeted)
     waiting = state in (CaseStatus.incomplete, CaseStatus.review)
+    case_id = found or new_case_id(extraction, ctx)
     return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
-                form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
-                case_is_new=case_id is None, case_status=CaseStatus.received)
+                form=extraction.form, extraction=extraction, case_id=case_id,
+                case_is_new=found is None, case_status=CaseStatus.received,
+                scans=(dataclasses.replace(electronic, case_id=case_id),) if electronic else ())
 
 
 def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
