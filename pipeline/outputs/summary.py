@@ -95,7 +95,7 @@ def summary_rows(ctx: Context, period: str | None = None, today: date | None = N
         start = _day(record.get("check_start"))
         due = _day(case.due_publish)
         row = SummaryRow(
-            case_id=case.id, unit_name=form.unit_name if form else str(record.get("inspected_unit") or ""),
+            case_id=case.id, unit_name=form.unit_name if form else str(case.unit_name or record.get("inspected_unit") or ""),
             uscc=form.uscc if form else "", authority=form.authority if form else ctx.settings.bureau,
             task_name=form.task_name if form else "", check_start=start,
             check_end=_day(record.get("check_end")) or start, check_type=form.check_type if form else "",
