@@ -281,9 +281,9 @@ def build_check_table(path: Path) -> None:
     _title(doc, "{{ bureau }}随机抽查事项检查表")
 
     # Label column (six characters a line) + 姓名 | 职务 | 执法证号 | 联系电话; 16.0 cm in all. The number
-    # columns hold 19 digits (执法证号) and 0535-12345678-123 (联系电话) in 五号 on one line: a number broken
-    # in two is misread when the form is checked or typed in again.
-    widths = [Cm(3.0), Cm(2.6), Cm(2.0), Cm(4.5), Cm(3.9)]
+    # columns hold 19 digits (执法证号) and 0535-12345678-123 (联系电话) in 五号 on one line, 职务 four
+    # characters a line: a number broken in two is misread when the form is checked or typed in again.
+    widths = [Cm(3.0), Cm(2.5), Cm(2.2), Cm(4.5), Cm(3.8)]
     t1 = _table(doc, rows=11, widths=widths)
     _labelled_row(t1, 0, "被抽查单位", [Line("{{ inspected_unit }}")])
     _labelled_row(t1, 1, "抽查依据", [Line("{{ basis }}")])
