@@ -466,6 +466,8 @@ def finish_pass(ctx: Context) -> list[str]:
         ("receipts", write_receipts),
         # Last, so that packages include this pass's outputs: archival packages of finished cases.
         ("archive", archive_ready_cases),
+        # Archiving moved cases to 已归档: 公示表汇总 says so too, as ``status`` does (rewritten only if changed).
+        ("汇总 after archiving", summary.refresh_reports),
     )
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
