@@ -407,12 +407,15 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
-    finish_pass(ctx)
+    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
+    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
+    finish_pass(ctx, archive=not paths)
     return outcomes
 
 
-def finish_pass(ctx: Context) -> list[str]:
-    """The end-of-pass steps, in this order; returns the outbox paths they wrote.
+def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
+    """The end-of-pass steps, in this order; returns the outbox paths they wrote. ``archive`` says
+    whether the last one, packaging finished cases, runs.
 
     A step that fails is logged and the next one runs: what it would have written is written on a
     later pass (a file open in Excel on the share, a LibreOffice that crashed).
@@ -435,7 +438,7 @@ def finish_pass(ctx: Context) -> list[str]:
         # Today's receipts: one line per dropped file and what became of it.
         ("receipts", write_receipts),
         # Last, so that packages include this pass's outputs: archival packages of finished cases.
-        ("archive", archive_ready_cases),
+        *((("archive", archive_ready_cases),) if archive else ()),
     )
     for name, step in steps:
         try:
