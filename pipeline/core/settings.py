@@ -115,9 +115,9 @@ class Settings:
     public_form_pdf_direct: bool = field(
         default=True, metadata=_doc("公示表 PDF 由程序直接生成（几毫秒，不等 LibreOffice）；模板被修改过或内容超过一页时自动改用 LibreOffice；设为 false 则一律用 LibreOffice")
     )
-    pdf_workers: int = field(default=2, metadata=_doc("同时运行的 LibreOffice 转换进程数（公示表 PDF）"))
+    pdf_workers: int = field(default=0, metadata=_doc("同时运行的 LibreOffice 转换进程数（旧格式、归档用的 PDF 等）；0 为 CPU 核数"))
     pdf_timeout: float = field(
-        default=120.0, metadata=_doc("LibreOffice 每次转换的超时（秒），超时即结束进程并重试一次")
+        default=120.0, metadata=_doc("LibreOffice 转换的超时（秒，一次转换多个文件时每 20 个文件这么多），超时即结束进程并重试一次")
     )
     archive_fonds: str = field(default="Z001", metadata=_doc("归档：全宗号（档案馆给定；缺省值 Z001 仅为占位，请按实际修改）"))
     archive_category: str = field(default="WS", metadata=_doc("归档：门类代码（WS 文书，DA/T 22-2015）"))

@@ -65,8 +65,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
-DEFAULT_BATCH_SIZE = 20
-DEFAULT_POOL_SIZE = max(1, min(2, os.cpu_count() or 1))
+# Files per soffice invocation: one start (1–2 s) per batch of up to this many, not one per file or per
+# twenty. A batch's time limit grows with it: ``timeout`` for every TIMEOUT_FILES files.
+DEFAULT_BATCH_SIZE = 100
+TIMEOUT_FILES = 20
+DEFAULT_POOL_SIZE = max(1, os.cpu_count() or 1)  # one converter (profile, soffice) per core
 
 # Writer's PDF export as PDF/A-2b (SelectPdfVersion 2). The JSON form of filter options is
 # understood by ``--convert-to`` since LibreOffice 7.4; use with ``target="pdf"``.
@@ -248,7 +251,8 @@ class Converter(_Converting):
 
     ``profile_root`` holds the profile and its lock file; by default a private temporary folder,
     removed by ``close()``. A given ``profile_root`` is kept (the profile is reused by later runs).
-    ``timeout`` limits each soffice invocation, which converts at most ``batch_size`` files.
+    Each soffice invocation converts at most ``batch_size`` files within ``timeout`` seconds for every
+    ``TIMEOUT_FILES`` of them.
     Raises ``LibreOfficeMissing`` when ``soffice`` cannot be found.
     """
 
@@ -383,7 +387,7 @@ class Converter(_Converting):
             ]
             if not self.fontconfig.is_file():
                 write_fontconfig(self.fontconfig)
-            error = self._run(command, work)
+            error = self._run(command, work, self.timeout * -(-len(items) // TIMEOUT_FILES))
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
                 result = out_dir / f"{path.stem}.{request.ext}"
@@ -393,7 +397,7 @@ class Converter(_Converting):
                     produced[item] = final
             return error, produced
 
-    def _run(self, command: list[str], work: Path) -> str | None:
+    def _run(self, command: list[str], work: Path, timeout: float) -> str | None:
         """Run one soffice process group; None when it exits normally, else why it failed."""
         log_path = work / "soffice.log"
         self.invocations += 1
@@ -412,12 +416,12 @@ class Converter(_Converting):
             except OSError as exc:
                 raise LibreOfficeMissing(self.setting, f"（{self.exe} 无法运行：{exc}）") from exc
             try:
-                returncode = proc.wait(timeout=self.timeout)
+                returncode = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                log.warning("soffice timed out after %s s, killed: %s", self.timeout, _tail(log_path))
+                log.warning("soffice timed out after %s s, killed: %s", timeout, _tail(log_path))
                 return (
-                    f"LibreOffice 转换此文件超过 {self.timeout:g} 秒仍未完成（已重试一次），"
+                    f"LibreOffice 转换此文件超过 {timeout:g} 秒仍未完成（已重试一次），"
                     "文件可能已损坏或过于复杂。" + _FIX
                 )
         if returncode != 0:

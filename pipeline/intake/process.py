@@ -34,7 +34,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.claims import CASES_LOCK, ClaimedElsewhere, claim, release_all
+from pipeline.intake.claims import ClaimedElsewhere, claim, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -48,6 +48,7 @@ from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
 from pipeline.scan import ScanAnalysis
 from pipeline.store import OutputRow, open_store
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import OriginalsStore
 from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
@@ -437,12 +438,15 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
-    finish_pass(ctx)
+    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
+    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
+    finish_pass(ctx, archive=not paths)
     return outcomes
 
 
-def finish_pass(ctx: Context) -> list[str]:
-    """The end-of-pass steps, in this order; returns the outbox paths they wrote.
+def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
+    """The end-of-pass steps, in this order; returns the outbox paths they wrote. ``archive`` says
+    whether the last one, packaging finished cases, runs.
 
     A step that fails is logged and the next one runs: what it would have written is written on a
     later pass (a file open in Excel on the share, a LibreOffice that crashed).
@@ -465,9 +469,8 @@ def finish_pass(ctx: Context) -> list[str]:
         # Today's receipts: one line per dropped file and what became of it.
         ("receipts", write_receipts),
         # Last, so that packages include this pass's outputs: archival packages of finished cases.
-        ("archive", archive_ready_cases),
         # Archiving moved cases to 已归档: 公示表汇总 says so too, as ``status`` does (rewritten only if changed).
-        ("汇总 after archiving", summary.refresh_reports),
+        *((("archive", archive_ready_cases), ("汇总 after archiving", summary.refresh_reports)) if archive else ()),
     )
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
