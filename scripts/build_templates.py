@@ -22,7 +22,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -34,6 +34,7 @@ from docx.text.paragraph import Paragraph
 
 from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.render import BLANK_DATE
+from pipeline.documents.tables import fixed_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT_DIR = REPO_ROOT / "templates"
@@ -233,19 +234,7 @@ def _set_borders(table: Table) -> None:
 
 def _table(doc: DocumentObject, rows: int, widths: Sequence[Length]) -> Table:
     """A bordered, centred, fixed-layout table with the given column widths."""
-    table = doc.add_table(rows=rows, cols=len(widths))
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
-    if tbl_w is not None:
-        tbl_w.set(qn("w:type"), "dxa")
-        tbl_w.set(qn("w:w"), str(sum(w.twips for w in widths)))
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    table = fixed_table(doc, rows, widths)
     _set_borders(table)
     return table
 
@@ -292,9 +281,9 @@ def build_check_table(path: Path) -> None:
     _title(doc, "{{ bureau }}随机抽查事项检查表")
 
     # Label column (six characters a line) + 姓名 | 职务 | 执法证号 | 联系电话; 16.0 cm in all. The number
-    # columns hold 19 digits (执法证号) and 0535-12345678-123 (联系电话) in 五号 on one line: a number broken
-    # in two is misread when the form is checked or typed in again.
-    widths = [Cm(3.0), Cm(2.6), Cm(2.0), Cm(4.5), Cm(3.9)]
+    # columns hold 19 digits (执法证号) and 0535-12345678-123 (联系电话) in 五号 on one line, 职务 four
+    # characters a line: a number broken in two is misread when the form is checked or typed in again.
+    widths = [Cm(3.0), Cm(2.5), Cm(2.2), Cm(4.5), Cm(3.8)]
     t1 = _table(doc, rows=11, widths=widths)
     _labelled_row(t1, 0, "被抽查单位", [Line("{{ inspected_unit }}")])
     _labelled_row(t1, 1, "抽查依据", [Line("{{ basis }}")])

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import ConverterPool
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool
 from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
 
@@ -47,7 +47,8 @@ class Runtime:
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
-        key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
+        key = (settings.soffice, settings.pdf_workers if settings.pdf_workers > 0 else DEFAULT_POOL_SIZE,
+               settings.pdf_timeout)
         with self.lock:
             pool = self.pools.get(key)
             if pool is None:

@@ -104,9 +104,10 @@ class PublicForm:
 # --- naming and values ----------------------------------------------------------------------------
 
 def public_form_stem(case: CaseRow) -> str:
-    """``<企业名称>-<检查日期>`` (safe for every share): the name of the case's 公示表 files."""
+    """``<企业名称>-<检查日期>`` (safe for every share): the name of the case's 公示表 files; the unit as the
+    case names it (the listed name once a near match is confirmed), else as written."""
     record = case.record or {}
-    unit = record.get("inspected_unit") or case.unit_name or ""
+    unit = case.unit_name or record.get("inspected_unit") or ""
     day = (record.get("check_start") or "")[:10] or (case.check_date or "")
     return safe_filename(f"{unit}-{day}")
 
@@ -128,7 +129,7 @@ def public_form_of(settings: Settings, case: CaseRow, evaluation: Evaluation) ->
     record = case.record or {}
     start, end = record.get("check_start"), record.get("check_end")
     return PublicForm(
-        case_id=case.id, unit_name=str(record.get("inspected_unit") or case.unit_name or ""),
+        case_id=case.id, unit_name=str(evaluation.unit_name or record.get("inspected_unit") or case.unit_name or ""),
         uscc=evaluation.uscc or "", authority=settings.bureau, task_name=evaluation.task_name or "",
         check_start=start[:10] if start else None, check_end=(end or start or "")[:10] or None,
         check_date=cn_date_range(start, end), check_type=evaluation.check_type or "",

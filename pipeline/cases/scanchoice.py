@@ -1,7 +1,8 @@
 """A scan whose printed text names several open cases: a 待审核 question, never a guess (issue 12).
 
 A scan without a QR code is matched by what OCR read on it (``pipeline.cases.scanmatch``). When two
-or more open cases fit (one unit checked twice, the date not readable), the scan waits in 待匹配 and
+or more open cases fit (one unit checked twice, the date not readable), or the page shows only a date
+(page 2 of the form alone: even one case of that date is only a candidate), the scan waits in 待匹配 and
 one question lists the candidates: it is asked on the first candidate case (questions live on a
 case), keyed by the scan, with the candidates' case numbers and 都不是 as the answers. The answer
 chosen attaches the scan when waiting scans are tried again (``scanwork.rematch_unmatched``).
@@ -24,7 +25,7 @@ NONE_OF_THEM = "都不是"
 
 def text_match(ctx: Context, hints: Mapping[str, str]) -> TextMatch:
     """The open case(s) the printed ``hints`` of a scan name."""
-    if not (hints.get("inspected_unit") or hints.get("uscc")):
+    if not (hints.get("inspected_unit") or hints.get("uscc") or hints.get("check_start")):
         return TextMatch(None, ())
     return match_by_text(hints, ctx.store.list_cases(), lambda code: unit_of_uscc(ctx, code))
 
@@ -62,13 +63,19 @@ def choice_asks(ctx: Context, case_id: str) -> list[Ask]:
             continue
         label = FORM_LABELS.get(scan.form or "", "表单")
         pages = "、".join(str(i + 1) for i in scan.pages)
-        unit = scan.hints.get("inspected_unit") or scan.hints.get("uscc") or ""
-        prompt = (f"扫描件“{file.original_name}”第 {pages} 页（{label}）上的“{unit}”同时符合几个案卷，"
+        prompt = (f"扫描件“{file.original_name}”第 {pages} 页（{label}）上{_read(scan.hints)}，"
                   f"请选择它属于哪个案卷；都不对请选“{NONE_OF_THEM}”（扫描件改名后重新放入）。")
         asks.append(Ask(question_key(scan.id), FindingCode.scan_ambiguous.value, None, prompt,
                         "；".join(_describe(ctx, c) for c in found.candidates),
                         (*found.candidates, NONE_OF_THEM)))
     return asks
+
+
+def _read(hints: Mapping[str, str]) -> str:
+    unit = hints.get("inspected_unit") or hints.get("uscc")
+    if unit:
+        return f"的“{unit}”同时符合几个案卷"
+    return f"没有企业名称，只读出抽查时间 {(hints.get('check_start') or '')[:10]}，符合下列案卷"
 
 
 def _describe(ctx: Context, case_id: str) -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from pipeline.cases.context import Context
 from pipeline.cases.scanchoice import chosen_case, text_match, unit_of_uscc
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
-from pipeline.core.evidence import FORM_LABELS
+from pipeline.core.evidence import CHECK_TABLE, ELECTRONIC, FORM_LABELS, ScanBoxRow
 from pipeline.core.models import Finding
 from pipeline.core.names import portable_name
 from pipeline.core.text import company_key
@@ -89,6 +89,21 @@ def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx:
     return planned
 
 
+def electronic_scan(evidence: Mapping[str, Mapping[str, object]]) -> PlannedScan | None:
+    """The 电子签章 found in a typed check table's cells, recorded like a scan of its form (source
+    electronic); its case is the typed file's, set by the caller."""
+    boxes = tuple(PlannedBox(box, True, float(str(e.get("score") or 0.0)), 0, None, None)
+                  for box, e in evidence.items() if e.get("source") == ELECTRONIC and e.get("present") is True)
+    return PlannedScan(0, CHECK_TABLE, (), None, None, ELECTRONIC, {}, boxes, ()) if boxes else None
+
+
+def box_rows(planned: PlannedScan, file_name: str) -> list[ScanBoxRow]:
+    """The boxes of a planned scan as the store will give them back (for an evaluation before the commit)."""
+    source = ELECTRONIC if planned.matched_by == ELECTRONIC else "scan"
+    return [ScanBoxRow(0, planned.form or "", file_name, b.box, b.present, b.score, b.page, b.crop, source)
+            for b in planned.boxes]
+
+
 def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, rel: str,
                    ctx: Context) -> tuple[str | None, str | None, list[str]]:
     """(case id, how it was matched, warnings) for one form of a scan, on first sight and when
@@ -106,7 +121,7 @@ def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, 
     if found.case_id is not None:
         return found.case_id, "text", warnings
     if found.candidates:
-        warnings.append(f"扫描件上的企业名称和日期同时符合案卷 {'、'.join(found.candidates)}，无法自动确定："
+        warnings.append(f"扫描件上读出的企业名称或日期符合案卷 {'、'.join(found.candidates)}，无法自动确定："
                         "已列入发件箱的“待审核.xlsx”，请在其中选择所属案卷后放回收件箱"
                         "（或把扫描件改名为对应电子版检查表的文件名后重新放入）。")
     return None, None, warnings

@@ -86,6 +86,10 @@ class Settings:
     require_signed_scan: bool = field(
         default=True, metadata=_doc("公示前是否要求收到签字盖章后的扫描件，并核对每个签字、盖章栏（第十条、检查表）")
     )
+    accept_electronic_seal: bool = field(
+        default=True, metadata=_doc("电子版检查表签字、盖章栏内嵌的电子签章（红色印章图片）或签名图片是否算作该栏已签字盖章，"
+                                    "该栏不再需要扫描件；要求一律纸质签字盖章的单位设为 false")
+    )
     require_site_record: bool = field(
         default=True, metadata=_doc("抽查方式含现场检查时，公示前是否要求收到现场检查笔录（第十条）；笔录只存纸质的单位设为 false")
     )
@@ -111,9 +115,9 @@ class Settings:
     public_form_pdf_direct: bool = field(
         default=True, metadata=_doc("公示表 PDF 由程序直接生成（几毫秒，不等 LibreOffice）；模板被修改过或内容超过一页时自动改用 LibreOffice；设为 false 则一律用 LibreOffice")
     )
-    pdf_workers: int = field(default=2, metadata=_doc("同时运行的 LibreOffice 转换进程数（公示表 PDF）"))
+    pdf_workers: int = field(default=0, metadata=_doc("同时运行的 LibreOffice 转换进程数（旧格式、归档用的 PDF 等）；0 为 CPU 核数"))
     pdf_timeout: float = field(
-        default=120.0, metadata=_doc("LibreOffice 每次转换的超时（秒），超时即结束进程并重试一次")
+        default=120.0, metadata=_doc("LibreOffice 转换的超时（秒，一次转换多个文件时每 20 个文件这么多），超时即结束进程并重试一次")
     )
     archive_fonds: str = field(default="Z001", metadata=_doc("归档：全宗号（档案馆给定；缺省值 Z001 仅为占位，请按实际修改）"))
     archive_category: str = field(default="WS", metadata=_doc("归档：门类代码（WS 文书，DA/T 22-2015）"))

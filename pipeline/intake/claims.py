@@ -25,7 +25,6 @@ from pipeline.store.base import Store
 
 log = logging.getLogger(__name__)
 
-CASES_LOCK = "shuangsui:cases"  # case numbers, case assignment, evaluation and the end-of-pass steps
 
 
 class ClaimedElsewhere(Exception):
