@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -31,13 +30,6 @@ from tests.conftest import Samples
 from tests.end_states import assert_published
 
 pytestmark = pytest.mark.libreoffice
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    context = open_context(settings)
-    yield context
-    context.close()
 
 
 def run(ctx: Context) -> dict[str, Outcome]:
