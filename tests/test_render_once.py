@@ -1,7 +1,8 @@
 """The 公示表 is rendered once per pass: that one .docx is published, converted to the PDF and carried on.
 
 A case is evaluated several times in a pass (each file that joins it, then once more at the pass's
-end); the render counter of the process's ``Runtime`` shows how often its 公示表 was made.
+end); the render counter of the process's ``Runtime`` shows how often its 公示表 was made. Both PDF
+routes are taken: drawn directly at once, and by LibreOffice in the batch at the end of the pass.
 """
 
 from __future__ import annotations
@@ -10,14 +11,24 @@ import docx
 import pytest
 
 from pipeline.cases.public_forms import DOCX_KIND, PDF_KIND
-from pipeline.intake.process import Context, process_inbox
+from pipeline.core.settings import Settings
+from pipeline.intake.process import Context, open_context, process_inbox
 from tests.conftest import Samples
 from tests.end_states import assert_published
 
 pytestmark = pytest.mark.libreoffice
 
 
-def test_a_case_published_in_a_pass_is_rendered_once(ctx: Context, samples: Samples) -> None:
+@pytest.mark.parametrize("direct", [True, False], ids=["pdf-drawn-directly", "pdf-by-libreoffice"])
+def test_a_case_published_in_a_pass_is_rendered_once(settings: Settings, samples: Samples, direct: bool) -> None:
+    ctx = open_context(settings.replace(public_form_pdf_direct=direct))
+    try:
+        _published_once(ctx, samples)
+    finally:
+        ctx.close()
+
+
+def _published_once(ctx: Context, samples: Samples) -> None:
     samples.lists()
     # An on-site check: the table and its 现场检查笔录 in the same pass, so the case is evaluated
     # when the table arrives, when the record joins it and again at the end of the pass.

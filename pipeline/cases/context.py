@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import ConverterPool
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool
 from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
 
@@ -49,6 +49,7 @@ class Runtime:
       outbox, the 汇总, the bundle and the archive;
     - ``public_form_renders``: how many times each case's 公示表 was rendered by this process (the
       render-once promise is tested on it).
+    - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -59,10 +60,12 @@ class Runtime:
     worker: Closable | None = None
     public_forms: dict[str, RenderedForm] = field(default_factory=dict)
     public_form_renders: Counter[str] = field(default_factory=Counter)
+    claims: Closable | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
-        key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
+        key = (settings.soffice, settings.pdf_workers if settings.pdf_workers > 0 else DEFAULT_POOL_SIZE,
+               settings.pdf_timeout)
         with self.lock:
             pool = self.pools.get(key)
             if pool is None:
@@ -80,6 +83,9 @@ class Runtime:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
 
 
 def _profile_root() -> Path:
