@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.core.settings import Settings, load_settings
 from pipeline.documents.libreoffice import Converter
-from pipeline.intake.process import LISTS_FOLDER
+from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.samples.demo import (
     write_check_table,
     write_roster_sheet,
@@ -141,6 +141,14 @@ class Samples:
 @pytest.fixture
 def samples(settings: Settings, rng: random.Random) -> Samples:
     return Samples(settings, rng)
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    """An open context on the workspace (modules that need other settings define their own)."""
+    context = open_context(settings)
+    yield context
+    context.close()
 
 
 @pytest.fixture(scope="module")
