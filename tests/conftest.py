@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from pipeline.core.settings import Settings, load_settings
-from pipeline.intake.process import LISTS_FOLDER
+from pipeline.documents.libreoffice import Converter
+from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.samples.demo import (
     write_check_table,
     write_roster_sheet,
@@ -30,6 +31,7 @@ from pipeline.samples.fictional import (
     make_inspectors,
     site_record_fields,
 )
+from pipeline.samples.scan_synth import FormPdfs
 from pipeline.store import SqlStore, open_store
 from tests.pg_cluster import INSTALL_HINT as PG_INSTALL_HINT
 from tests.pg_cluster import Cluster, find_pg_bin
@@ -139,6 +141,24 @@ class Samples:
 @pytest.fixture
 def samples(settings: Settings, rng: random.Random) -> Samples:
     return Samples(settings, rng)
+
+
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    """An open context on the workspace (modules that need other settings define their own)."""
+    context = open_context(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormPdfs]:
+    """The printed forms of cases as LibreOffice PDFs with their box geometry, cached per test module."""
+    converter = Converter()
+    try:
+        yield FormPdfs(converter, tmp_path_factory.mktemp("forms"), ROOT / "templates")
+    finally:
+        converter.close()
 
 
 def cli_env(settings: Settings) -> dict[str, str]:

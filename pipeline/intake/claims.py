@@ -25,10 +25,10 @@ from pipeline.core.errors import StoreError
 from pipeline.core.models import Extraction
 from pipeline.core.text import company_key
 from pipeline.store.base import Store
+from pipeline.store.claims import CASES_LOCK
 
 log = logging.getLogger(__name__)
 
-CASES_LOCK = "shuangsui:cases"  # every case: list imports, scans, penalties and the end-of-pass steps
 
 
 class ClaimedElsewhere(Exception):

@@ -34,7 +34,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.claims import CASES_LOCK, ClaimedElsewhere, claim, decision_lock, release_all
+from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -48,6 +48,7 @@ from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
 from pipeline.scan import ScanAnalysis
 from pipeline.store import OutputRow, open_store
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import OriginalsStore
 from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
@@ -174,8 +175,10 @@ def plan_typed(received: Received, extraction: Extraction, job: Path, ctx: Conte
 
 def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
-    case_id, ref_findings = find_case_for(extraction, ctx)
-    case_facts = facts.facts_for(ctx, extraction.fields, case_id)
+    found, ref_findings = find_case_for(extraction, ctx)
+    electronic = scanwork.electronic_scan(extraction.evidence)  # 电子签章 in the boxes' cells
+    case_facts = facts.facts_for(ctx, extraction.fields, found,
+                                 boxes=scanwork.box_rows(electronic, received.name) if electronic else ())
     evaluation = evaluate(case_facts)
     findings = [*evaluation.findings, *ref_findings,
                 *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
@@ -183,9 +186,11 @@ def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx:
         return plan_rejection(received, job, findings, extraction)
     state = facts.state_of(evaluation, case_facts.targeted)
     waiting = state in (CaseStatus.incomplete, CaseStatus.review)
+    case_id = found or new_case_id(extraction, ctx)
     return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
-                form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
-                case_is_new=case_id is None, case_status=CaseStatus.received)
+                form=extraction.form, extraction=extraction, case_id=case_id,
+                case_is_new=found is None, case_status=CaseStatus.received,
+                scans=(dataclasses.replace(electronic, case_id=case_id),) if electronic else ())
 
 
 def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
@@ -435,12 +440,15 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
-    finish_pass(ctx)
+    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
+    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
+    finish_pass(ctx, archive=not paths)
     return outcomes
 
 
-def finish_pass(ctx: Context) -> list[str]:
-    """The end-of-pass steps, in this order; returns the outbox paths they wrote.
+def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
+    """The end-of-pass steps, in this order; returns the outbox paths they wrote. ``archive`` says
+    whether the last one, packaging finished cases, runs.
 
     A step that fails is logged and the next one runs: what it would have written is written on a
     later pass (a file open in Excel on the share, a LibreOffice that crashed).
@@ -463,12 +471,15 @@ def finish_pass(ctx: Context) -> list[str]:
         # Today's receipts: one line per dropped file and what became of it.
         ("receipts", write_receipts),
         # Last, so that packages include this pass's outputs: archival packages of finished cases.
-        ("archive", archive_ready_cases),
+        # Archiving moved cases to 已归档: 公示表汇总 says so too, as ``status`` does (rewritten only if changed).
+        *((("archive", archive_ready_cases), ("汇总 after archiving", summary.refresh_reports)) if archive else ()),
     )
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
+    # A pass that archives also stands for one that does not, not the other way round.
+    marks = (f"{PASS_MARK}:archive", PASS_MARK) if archive else (PASS_MARK,)
     with ctx.store.exclusive(CASES_LOCK):
-        if ctx.store.shared and ctx.store.mark(PASS_MARK) == ctx.store.last_event_id():
+        if ctx.store.shared and ctx.store.mark(marks[0]) == ctx.store.last_event_id():
             # Another worker's end of pass came after everything recorded since: nothing left to do.
             ctx.run.defer_pdfs = False
             return outputs
@@ -481,7 +492,9 @@ def finish_pass(ctx: Context) -> list[str]:
             if isinstance(result, list) and all(isinstance(r, str) for r in result):
                 outputs += result
         if ctx.store.shared:
-            ctx.store.set_mark(PASS_MARK, ctx.store.last_event_id())
+            last = ctx.store.last_event_id()
+            for mark in marks:
+                ctx.store.set_mark(mark, last)
     return outputs
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pipeline.cases.context import Context
 from pipeline.core.settings import Settings
-from pipeline.intake.claims import CASES_LOCK
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import unique_path
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -18,6 +19,7 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from pipeline.archive.idle import IdleArchiver
 from pipeline.cases.context import Context
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FindingCode
@@ -69,6 +71,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
     reported: dict[Path, FindingCode] = {}
     away: str | None = None
+    archiver = IdleArchiver(ctx)
 
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
         stop.set()
@@ -107,15 +110,20 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
             ready = tracker.ready(candidates)
             if ready:
                 process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                archiver.changed()
                 for path in ready:
                     tracker.forget(path)
-            pending = len(candidates) > len(ready)
-            wake.wait(timeout=min(settings.settle_seconds / 2, settings.poll_seconds) if pending
-                      else settings.poll_seconds)
+            if not candidates:  # idle: archives, a case at a time, until a file comes
+                archiver.step(busy=lambda: wake.is_set() or stop.is_set())
+            # Wake when the first file waiting would have settled (or at the next rescan).
+            due = tracker.next_due()
+            wait = settings.poll_seconds if due is None else max(0.02, due - time.monotonic())
+            wake.wait(timeout=min(wait, settings.poll_seconds))
             wake.clear()
     except KeyboardInterrupt:
         pass
     finally:
+        archiver.close()
         observer.stop()
         observer.join(timeout=5)
         if previous is not None:

@@ -23,6 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from pipeline.core.errors import StoreError
 from pipeline.store.sqlcore import SqlReads, now_iso
 
+CASES_LOCK = "shuangsui:cases"  # every case: list imports, scans, penalties, archiving and the end-of-pass steps
+
 
 def lock_key(name: str) -> int:
     """A signed 64-bit advisory lock key for a name (stable across machines and versions)."""

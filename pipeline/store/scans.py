@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.core.codes import FileStatus
-from pipeline.core.evidence import ScanBoxRow, dumps_bbox
+from pipeline.core.evidence import ELECTRONIC, ScanBoxRow, dumps_bbox
 from pipeline.store.base import FileRow, NewScanBox, ScanDocumentRow
 from pipeline.store.sqlcore import SqlReads, SqlWrites, file_row, now_iso
 
@@ -37,11 +37,12 @@ class ScanReads(SqlReads):
 
     def scan_boxes(self, case_id: str) -> list[ScanBoxRow]:
         rows = self._rows(
-            "SELECT s.id AS scan_id, s.form, f.original_name, e.box, e.present, e.score, e.page, e.crop"
+            "SELECT s.id AS scan_id, s.form, s.matched_by, f.original_name, e.box, e.present, e.score, e.page, e.crop"
             " FROM scan_documents s JOIN files f ON f.id = s.file_id LEFT JOIN evidence e ON e.scan_id = s.id"
             " WHERE s.case_id=:c AND s.form IS NOT NULL ORDER BY s.id", c=case_id)
         return [ScanBoxRow(r.scan_id, r.form, r.original_name, r.box, None if r.present is None else bool(r.present),
-                           r.score, r.page, r.crop) for r in rows]
+                           r.score, r.page, r.crop, ELECTRONIC if r.matched_by == ELECTRONIC else "scan")
+                for r in rows]
 
 
 class ScanWrites(SqlWrites):

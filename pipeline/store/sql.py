@@ -318,9 +318,6 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
     def penalty_cases(self) -> list[CaseRow]:
         return [case_row(r) for r in self._rows("SELECT * FROM cases WHERE penalty=1 ORDER BY check_date DESC NULLS LAST, id DESC")]
 
-    def files_for_case(self, case_id: str) -> list[FileRow]:
-        return [file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
-
     def case_findings(self, case_id: str) -> list[FindingRow]:
         """The case's current findings, as its last evaluation left them."""
         rows = self._rows("SELECT findings FROM cases WHERE id=:c", c=case_id)
