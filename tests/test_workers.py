@@ -4,6 +4,7 @@ restarted: every one of 300 files is handled once — nothing lost, nothing doub
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import random
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 
 from pipeline.core.codes import FileStatus
 from pipeline.core.settings import Settings
-from pipeline.intake.process import open_context
+from pipeline.intake.process import open_context, process_inbox
 from tests.accounting import Expected, assert_accounted
 from tests.batch_inputs import build_batch
 from tests.conftest import Samples, cli_env
@@ -89,5 +90,30 @@ def test_three_workers_killed_and_restarted_handle_each_file_once(
     ctx = open_context(settings)
     try:
         assert ctx.store.shared and len(ctx.store.list_files()) == len(expected)
+    finally:
+        ctx.close()
+
+
+def test_a_file_claimed_by_a_live_worker_is_left_and_an_expired_claim_is_taken_over(
+        settings: Settings, samples: Samples, pg_cluster: Cluster) -> None:
+    settings = dataclasses.replace(settings, database_url=pg_cluster.new_database())
+    samples.settings = settings
+    first = samples.check_table("检查表.docx")
+    copy = settings.inbox / "检查表-副本.docx"
+    copy.write_bytes(first.read_bytes())
+    sha = hashlib.sha256(first.read_bytes()).hexdigest()
+    ctx = open_context(settings)
+    try:
+        assert ctx.store.claim("inbox:检查表.docx", "other:1:live", 3600)
+        assert ctx.store.claim(f"sha:{sha}", "other:1:live", 3600)  # it is reading the same bytes
+        assert process_inbox(ctx) == []
+        assert first.exists() and copy.exists() and ctx.store.list_files() == []
+        # The other worker died: its leases ran out.
+        assert ctx.store.claim("inbox:检查表.docx", "other:1:live", -1)
+        assert ctx.store.claim(f"sha:{sha}", "other:1:live", -1)
+        outcomes = process_inbox(ctx)
+        assert len(outcomes) == 2 and {o.status for o in outcomes} == {FileStatus.waiting, FileStatus.duplicate}
+        assert not first.exists() and not copy.exists()
+        assert ctx.store.claim_owner("inbox:检查表.docx") is None and ctx.store.claim_owner(f"sha:{sha}") is None
     finally:
         ctx.close()
