@@ -29,6 +29,8 @@ from pipeline.store.claims import CASES_LOCK
 
 log = logging.getLogger(__name__)
 
+RETURNS_LOCK = "shuangsui:returns"  # unique names in 退回 and 待匹配 for refused files
+
 
 
 class ClaimedElsewhere(Exception):
@@ -90,13 +92,17 @@ def claim(ctx: Context, key: str) -> None:
         raise ClaimedElsewhere(key)
 
 
-def decision_lock(ctx: Context, extraction: Extraction | None) -> AbstractContextManager[None]:
+def decision_lock(ctx: Context, extraction: Extraction | None, refused: bool = False) -> AbstractContextManager[None]:
     """The lock under which a file's outcome is decided and recorded.
 
     A check table or site record without a printed case number can only join (or open) a case of its
     own unit: workers deciding files of different units run side by side (the unit's lock, inside
-    ``CASES_LOCK`` held shared). Anything else (lists, scans, penalty decisions, answers, a form that
-    names its case) may touch any case and takes ``CASES_LOCK`` whole."""
+    ``CASES_LOCK`` held shared). A file the analysis refused touches no case: only the names in 退回
+    and 待匹配 are chosen one worker at a time (``RETURNS_LOCK``, inside ``CASES_LOCK`` held shared).
+    Anything else (lists, scans, penalty decisions, answers, a form that names its case) may touch any
+    case and takes ``CASES_LOCK`` whole."""
+    if refused:
+        return ctx.store.exclusive(RETURNS_LOCK, within=CASES_LOCK)
     unit = company_key(extraction.fields.get("inspected_unit") or "") if extraction else ""
     if extraction is not None and extraction.form in ("check_table", "site_record") and unit \
             and not extraction.case_ref:

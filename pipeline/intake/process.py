@@ -362,7 +362,7 @@ def process_file(path: Path, ctx: Context) -> Outcome:
         except Exception as exc:
             analysed = exc
         typed = analysed.extraction if isinstance(analysed, Analysed) and analysed.scan is None else None
-        with decision_lock(ctx, typed):
+        with decision_lock(ctx, typed, refused=isinstance(analysed, InputFileError)):
             return _decide(received, analysed, job, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
