@@ -72,6 +72,8 @@ def _ink(blob: bytes) -> tuple[int, float]:
             if image.width * image.height > MAX_PIXELS:
                 return 0, 0.0
             image.load()
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂
     except Exception as exc:  # a picture that cannot be read is simply not evidence
         log.debug("image not read: %s", exc)
         return 0, 0.0
