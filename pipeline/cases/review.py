@@ -204,6 +204,8 @@ def is_review_sheet(path: Path) -> bool:
     try:
         # From bytes: the originals store keeps files without their extension, which openpyxl refuses.
         wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:  # any unreadable or non-xlsx file is simply not a review sheet
         return False
     try:
@@ -217,6 +219,8 @@ def read_review_sheet(path: Path) -> list[ReviewAnswer]:
     try:
         # From bytes: the originals store keeps files without their extension, which openpyxl refuses.
         wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:
         raise InputFileError(f"无法打开待审核表：{exc}。请用 Excel 或 WPS 另存为 .xlsx 后重新放入收件箱。") from exc
     try:

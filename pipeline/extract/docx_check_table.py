@@ -286,8 +286,12 @@ def _open(path: Path) -> Any:
     except ValueError:  # "not a Word file, content type is …": .docm, .dotx, .dotm
         try:
             return docx.Document(_as_plain_docx(path))
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception as exc:
             raise _open_error(path) from exc
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # zip, XML and package errors of a damaged or non-Word file
         raise _open_error(path) from exc
 

@@ -173,6 +173,8 @@ def _read_printed(index: int, image: Image.Image, template_dir: Path) -> list[Fo
         return None
     try:
         return [f for f in reader(image) if f.form is not None]
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # a page that breaks the reader is unknown, never a lost scan
         log.warning("reading page %d by its printed text failed: %s", index + 1, exc, exc_info=True)
         return []

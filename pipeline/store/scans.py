@@ -32,7 +32,7 @@ class ScanReads(SqlReads):
     def unmatched_scans(self) -> list[tuple[ScanDocumentRow, FileRow]]:
         waiting = "SELECT * FROM scan_documents WHERE case_id IS NULL"
         files = {r.id: file_row(r) for r in self._rows(
-            f"SELECT * FROM files WHERE id IN (SELECT file_id FROM ({waiting}))")}
+            f"SELECT * FROM files WHERE id IN (SELECT file_id FROM ({waiting}) AS waiting)")}
         return [(_row(r), files[r.file_id]) for r in self._rows(waiting + " ORDER BY id")]
 
     def scan_boxes(self, case_id: str) -> list[ScanBoxRow]:
