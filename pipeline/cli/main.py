@@ -32,17 +32,18 @@ from pipeline.cli.doctor import run_checks
 from pipeline.cli.parser import ChineseParser
 from pipeline.cli.printing import print_lists, print_month, print_questions
 from pipeline.cli.status import StatusFilter, parse_state, print_case, print_status
-from pipeline.core.codes import FileStatus, FindingCode
+from pipeline.core.codes import FileStatus
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
 from pipeline.core.models import FIELD_LABELS
-from pipeline.extract import extract_file
-from pipeline.extract.scan import extract_scan
+from pipeline.core.sniff import detect_kind
+from pipeline.intake.analysis import AnalysisTask
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
 from pipeline.intake.recovery import clear_leftovers
 from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
+from pipeline.intake.worker import analyse_alone
 from pipeline.samples.demo import fill_demo_inbox
 from pipeline.web.app import WebConfig
 from pipeline.web.server import start_in_thread
@@ -176,12 +177,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InputFileError(f"找不到文件 {args.file}。请检查路径。")
     try:
-        extraction = extract_file(args.file)
-    except InputFileError as exc:
-        if exc.code != FindingCode.scan_pending.value:
-            raise
-
-        extraction = extract_scan(args.file)  # an image-only PDF: its evidence, like an image's
+        kind = detect_kind(args.file)
+    except OSError as exc:
+        raise InputFileError(f"无法读取文件 {args.file}：{exc.strerror or exc}。请检查文件权限。") from exc
+    # Read in a worker process with the memory and time limits, like a file dropped into the inbox.
+    analysed = analyse_alone(_settings(args), AnalysisTask(args.file, args.file.name, kind, is_list=False,
+                                                           extract_only=True))
+    extraction = analysed.extraction
+    assert extraction is not None
     if args.json:
         print(json.dumps(extraction.as_json(), ensure_ascii=False, indent=2))
     else:
