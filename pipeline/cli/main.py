@@ -17,6 +17,7 @@ from pipeline import __version__
 from pipeline.cases.facts import calendar_for
 from pipeline.cases.overview import set_case_overrides
 from pipeline.cases.review import answer_from_cli
+from pipeline.cases.stage import Outcome
 from pipeline.cli import archive as cli_archive
 from pipeline.cli import outputs as cli_outputs
 from pipeline.cli import regenerate as cli_regenerate
@@ -118,15 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_process(args: argparse.Namespace) -> int:
 
-    settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
-        require_inbox(settings, create=args.create)
-        ctx = open_context(settings)
-        try:
-            clear_leftovers(ctx.settings)  # of a run that was killed
-            outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
-        finally:
-            ctx.close()
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if not args.json:
+            _print_outcome(outcome)
+
+    try:
+        settings = _settings(args)
+        with data_folder_lock(settings.data_dir, command_line()):
+            require_inbox(settings, create=args.create)
+            ctx = open_context(settings)
+            try:
+                clear_leftovers(ctx.settings)  # of a run that was killed
+                # The returned list also holds the ignored and skipped files, never reported one by one.
+                outcomes[:] = process_inbox(ctx, on_outcome=report)
+            finally:
+                ctx.close()
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.json:  # the object all the same: the files done so far, and why the pass stopped
+            print(json.dumps({"files": [o.as_json() for o in outcomes], "error": _error_json(exc)},
+                             ensure_ascii=False, indent=2))
+        raise
     if args.json:
         print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
     else:
@@ -139,6 +154,16 @@ def cmd_process(args: argparse.Namespace) -> int:
                 table.add_row(status.label, str(n))
         out.print(table if outcomes else "收件箱中没有待处理的文件。")
     return 0
+
+
+def _error_json(exc: BaseException) -> dict[str, object]:
+    """What ``main`` will say about ``exc`` on stderr, and the exit code it will return."""
+    if isinstance(exc, ShuangsuiError):
+        return {"message": exc.message, "exit_code": int(exc.exit_code), "type": type(exc).__name__}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"message": "已中断。", "exit_code": int(ExitCode.ctrl_c), "type": "KeyboardInterrupt"}
+    return {"message": f"内部错误：{type(exc).__name__}: {exc}", "exit_code": int(ExitCode.other_error),
+            "type": type(exc).__name__}
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
