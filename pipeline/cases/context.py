@@ -9,18 +9,28 @@ import atexit
 import os
 import tempfile
 import threading
+from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import ConverterPool
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool
 from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
 
 
 class Closable(Protocol):
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RenderedForm:
+    """A 公示表 rendered in this pass: the values printed (any hashable key of them) and the file."""
+
+    values: Hashable
+    path: Path
 
 
 @dataclass
@@ -33,7 +43,13 @@ class Runtime:
     - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
       again in this process until the case changes;
-    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes.
+    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes;
+    - ``public_forms``: inside a pass, case id → the 公示表 .docx rendered for it (``cases.public_forms``):
+      one render feeds the Word file published, the PDF conversion at the pass's end and, through the
+      outbox, the 汇总, the bundle and the archive;
+    - ``public_form_renders``: how many times each case's 公示表 was rendered by this process (the
+      render-once promise is tested on it).
+    - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -42,10 +58,14 @@ class Runtime:
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
     worker: Closable | None = None
+    public_forms: dict[str, RenderedForm] = field(default_factory=dict)
+    public_form_renders: Counter[str] = field(default_factory=Counter)
+    claims: Closable | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
-        key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
+        key = (settings.soffice, settings.pdf_workers if settings.pdf_workers > 0 else DEFAULT_POOL_SIZE,
+               settings.pdf_timeout)
         with self.lock:
             pool = self.pools.get(key)
             if pool is None:
@@ -63,6 +83,9 @@ class Runtime:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
 
 
 def _profile_root() -> Path:

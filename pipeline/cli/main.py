@@ -41,7 +41,7 @@ from pipeline.intake.analysis import AnalysisTask
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
 from pipeline.intake.worker import analyse_alone
@@ -128,11 +128,11 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
-        with data_folder_lock(settings.data_dir, command_line()):
+        with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
             require_inbox(settings, create=args.create)
             ctx = open_context(settings)
             try:
-                clear_leftovers(ctx.settings)  # of a run that was killed
+                clear_leftovers_of(ctx)  # of a run that was killed
                 # The returned list also holds the ignored and skipped files, never reported one by one.
                 outcomes[:] = process_inbox(ctx, on_outcome=report)
             finally:
@@ -169,7 +169,7 @@ def _error_json(exc: BaseException) -> dict[str, object]:
 def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
+    with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
         if require_inbox(settings, create=args.create):
             console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)
         ctx = open_context(settings)

@@ -18,6 +18,8 @@ How LibreOffice is run:
 * Every invocation runs in its own process group and is killed as a group after ``timeout``
   seconds. After a timeout or a crash the profile is thrown away and the files not yet converted
   are tried once more with a fresh profile; a file that fails again is given up.
+* soffice runs with ``FONTCONFIG_FILE`` = ``<profile_root>/fonts.conf`` (``pipeline.documents.fonts``), so that
+  the forms' 宋体 comes out in a serif Simplified Chinese face and their digits in the same family.
 * soffice exits with 0 even when it cannot load a file: a file without output is reported by
   ``Converter.convert`` as ``ConversionError`` (code ``FILE_UNREADABLE``).
 
@@ -47,6 +49,7 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.core.errors import InputFileError, MissingDependencyError
+from pipeline.documents.fonts import write_fontconfig
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -62,8 +65,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
-DEFAULT_BATCH_SIZE = 20
-DEFAULT_POOL_SIZE = max(1, min(2, os.cpu_count() or 1))
+# Files per soffice invocation: one start (1–2 s) per batch of up to this many, not one per file or per
+# twenty. A batch's time limit grows with it: ``timeout`` for every TIMEOUT_FILES files.
+DEFAULT_BATCH_SIZE = 100
+TIMEOUT_FILES = 20
+DEFAULT_POOL_SIZE = max(1, os.cpu_count() or 1)  # one converter (profile, soffice) per core
 
 # Writer's PDF export as PDF/A-2b (SelectPdfVersion 2). The JSON form of filter options is
 # understood by ``--convert-to`` since LibreOffice 7.4; use with ``target="pdf"``.
@@ -245,7 +251,8 @@ class Converter(_Converting):
 
     ``profile_root`` holds the profile and its lock file; by default a private temporary folder,
     removed by ``close()``. A given ``profile_root`` is kept (the profile is reused by later runs).
-    ``timeout`` limits each soffice invocation, which converts at most ``batch_size`` files.
+    Each soffice invocation converts at most ``batch_size`` files within ``timeout`` seconds for every
+    ``TIMEOUT_FILES`` of them.
     Raises ``LibreOfficeMissing`` when ``soffice`` cannot be found.
     """
 
@@ -281,6 +288,11 @@ class Converter(_Converting):
     def profile_dir(self) -> Path:
         """The LibreOffice user profile (created by soffice on first use)."""
         return self.profile_root / "profile"
+
+    @property
+    def fontconfig(self) -> Path:
+        """The fontconfig file soffice runs with (``pipeline.documents.fonts``: 宋体 as a serif SC face)."""
+        return self.profile_root / "fonts.conf"
 
     def close(self) -> None:
         """Remove the profile folder if this converter created it."""
@@ -373,7 +385,10 @@ class Converter(_Converting):
                 str(out_dir),
                 *(str(path) for path in staged.values()),
             ]
-            error = self._run(command, work)
+            if not self.fontconfig.is_file():
+                write_fontconfig(self.fontconfig)
+            offline_profile(self.profile_dir)
+            error = self._run(command, work, self.timeout * -(-len(items) // TIMEOUT_FILES))
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
                 result = out_dir / f"{path.stem}.{request.ext}"
@@ -383,7 +398,7 @@ class Converter(_Converting):
                     produced[item] = final
             return error, produced
 
-    def _run(self, command: list[str], work: Path) -> str | None:
+    def _run(self, command: list[str], work: Path, timeout: float) -> str | None:
         """Run one soffice process group; None when it exits normally, else why it failed."""
         log_path = work / "soffice.log"
         self.invocations += 1
@@ -395,18 +410,19 @@ class Converter(_Converting):
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=work,
+                    env={**os.environ, "FONTCONFIG_FILE": str(self.fontconfig)},
                     start_new_session=True,  # its own process group, killed as a whole
                     preexec_fn=_lift_address_space_limit if _address_space_limited() else None,
                 )
             except OSError as exc:
                 raise LibreOfficeMissing(self.setting, f"（{self.exe} 无法运行：{exc}）") from exc
             try:
-                returncode = proc.wait(timeout=self.timeout)
+                returncode = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                log.warning("soffice timed out after %s s, killed: %s", self.timeout, _tail(log_path))
+                log.warning("soffice timed out after %s s, killed: %s", timeout, _tail(log_path))
                 return (
-                    f"LibreOffice 转换此文件超过 {self.timeout:g} 秒仍未完成（已重试一次），"
+                    f"LibreOffice 转换此文件超过 {timeout:g} 秒仍未完成（已重试一次），"
                     "文件可能已损坏或过于复杂。" + _FIX
                 )
         if returncode != 0:
@@ -420,6 +436,41 @@ class Converter(_Converting):
         """Throw the profile away (after a timeout or crash it may be damaged or still locked)."""
         self.resets += 1
         shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+# Documents from outside may link pictures, style sheets or templates on the web; opening them must not
+# fetch anything (it would tell the sender the file was opened, and from where). Links from documents
+# are blocked, every web request goes to a proxy on a closed local port, and macros never run.
+_OFFLINE_MARK = "shuangsui-offline"
+_OFFLINE_ITEMS = [
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+    ("/org.openoffice.Inet/Settings", "ooInetProxyType", "1"),
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyName", "127.0.0.1") for kind in ("HTTP", "HTTPS", "FTP")],
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyPort", "9") for kind in ("HTTP", "HTTPS", "FTP")],
+    ("/org.openoffice.Inet/Settings", "ooInetNoProxy", ""),
+]
+
+
+def offline_profile(profile_dir: Path) -> None:
+    """Make the profile's settings keep soffice off the network (written before its first start)."""
+    xcu = profile_dir / "user" / "registrymodifications.xcu"
+    text = xcu.read_text(encoding="utf-8", errors="replace") if xcu.is_file() else ""
+    if _OFFLINE_MARK in text:
+        return
+    items = "".join(f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value>'
+                    f"</prop></item>\n" for path, name, value in _OFFLINE_ITEMS)
+    if "</oor:items>" in text:
+        text = text.replace("</oor:items>", f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>", 1)
+    else:
+        text = ('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+                'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+                f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>\n")
+    xcu.parent.mkdir(parents=True, exist_ok=True)
+    tmp = xcu.with_name(f"{xcu.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(xcu)
 
 
 def _stage(source: Path, link: Path) -> Path:

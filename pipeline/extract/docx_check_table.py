@@ -14,6 +14,7 @@ with Wingdings symbols or legacy ``FORMCHECKBOX`` fields are turned into ☑/☐
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,7 @@ import docx
 from docx.oxml.ns import qn
 
 from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
 from pipeline.core.sniff import detect_kind
 from pipeline.documents.grid import (
     CASE_REF_PATTERN,
@@ -35,8 +37,10 @@ from pipeline.documents.grid import (
     GridExtractor,
     find_case_ref,
 )
+from pipeline.documents.render import CHECK_TABLE_FORM
 
 from .base import error_for_kind
+from .electronic import electronic_evidence
 
 __all__ = ["CASE_REF_PATTERN", "NOT_CHECK_TABLE", "DocxCheckTableExtractor", "DocxExtractor", "read_grids"]
 
@@ -307,6 +311,13 @@ class DocxExtractor(GridExtractor):
     fmt = "docx"
     kinds: frozenset[str] = frozenset({"docx"})
     read_grids = staticmethod(read_grids)
+
+    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
+        extraction = super().extract(path, display_name=display_name)
+        if extraction.form != CHECK_TABLE_FORM:
+            return extraction
+        # Seal and signature images in the boxes' cells (电子签章): evidence with source "electronic".
+        return dataclasses.replace(extraction, evidence=electronic_evidence(_open(path)))
 
 
 DocxCheckTableExtractor = DocxExtractor
