@@ -26,7 +26,7 @@ from pipeline.cases.review import ReviewAnswer
 from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
-from pipeline.core.errors import InputFileError, OutputError, StoreError
+from pipeline.core.errors import DatabaseUnavailableError, InputFileError, OutputError, StoreError
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
@@ -428,6 +428,8 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
             outcome = process_file(path, ctx)
         except ClaimedElsewhere:
             continue
+        except DatabaseUnavailableError:
+            raise  # every file behind would wait out the busy timeout and fail alike: the pass stops
         except (StoreError, OutputError) as exc:
             # The file stays in the inbox (its row says processing) and is taken up again next pass.
             log.warning("%s not finished: %s", path, exc)

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import resource
 import signal
+import sys
 import traceback
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -55,6 +56,7 @@ def internal_error(detail: str) -> InputFileError:
 def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sys.unraisablehook = _unraisable
     _limit_arenas()
     if memory_mb > 0:
         # On top of what the fork inherited. Only the soft limit: LibreOffice, started from here for old
@@ -85,6 +87,15 @@ def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
             conn.send(("memory", None))
         except Exception as exc:
             conn.send(("crash", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+def _unraisable(info: Any) -> None:
+    """Out of memory, objects fail in ``__del__`` while the stack unwinds; Python would print each on
+    the terminal of ``extract`` or ``lists import`` ("Exception ignored in …"). The file's finding says it."""
+    try:
+        log.debug("ignored in the analysis worker: %r", info.exc_value)
+    except BaseException:
+        return
 
 
 def _limit_arenas() -> None:
@@ -176,6 +187,19 @@ class AnalysisWorker:
         replaced = self.replaced
         self._discard()
         self.replaced = replaced
+
+
+def analyse_alone(settings: Settings, task: AnalysisTask) -> Analysed:
+    """One file in a worker of its own, for commands outside a pass (``shuangsui extract``); a refusal
+    or a worker that failed raises ``InputFileError``."""
+    worker = AnalysisWorker(settings)
+    try:
+        analysed = worker.analyse(task)
+    finally:
+        worker.close()
+    if analysed.refusal is not None:
+        raise analysed.refusal.error()
+    return analysed
 
 
 def kill_tree(pid: int) -> None:
