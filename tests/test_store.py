@@ -242,3 +242,11 @@ def test_exclusive_sections_wait_for_each_other_on_postgresql(pg_cluster: Cluste
             pass
     thread.join(timeout=30)
     assert entered.is_set() and advisory(True) == 0 and advisory(False) == 0
+
+
+def test_marks_shared_by_workers(store_url: str, open_db: OpenDb) -> None:
+    first, second = open_db(store_url), open_db(store_url)
+    assert first.mark("finish_pass") is None
+    first.set_mark("finish_pass", 41)
+    second.set_mark("finish_pass", 42)
+    assert first.mark("finish_pass") == 42

@@ -34,7 +34,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.claims import ClaimedElsewhere, claim, release_all
+from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -54,6 +54,7 @@ from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
+PASS_MARK = "finish_pass"  # the last event the latest end of pass saw (several workers)
 
 log = logging.getLogger(__name__)
 
@@ -360,7 +361,8 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             raise  # the pass's trouble (database, outbox), not this file's
         except Exception as exc:
             analysed = exc
-        with ctx.store.exclusive(CASES_LOCK):
+        typed = analysed.extraction if isinstance(analysed, Analysed) and analysed.scan is None else None
+        with decision_lock(ctx, typed):
             return _decide(received, analysed, job, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
@@ -476,7 +478,13 @@ def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
     )
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
+    # A pass that archives also stands for one that does not, not the other way round.
+    marks = (f"{PASS_MARK}:archive", PASS_MARK) if archive else (PASS_MARK,)
     with ctx.store.exclusive(CASES_LOCK):
+        if ctx.store.shared and ctx.store.mark(marks[0]) == ctx.store.last_event_id():
+            # Another worker's end of pass came after everything recorded since: nothing left to do.
+            ctx.run.defer_pdfs = False
+            return outputs
         for name, step in steps:
             try:
                 result = step(ctx)
@@ -485,6 +493,10 @@ def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
                 continue
             if isinstance(result, list) and all(isinstance(r, str) for r in result):
                 outputs += result
+        if ctx.store.shared:
+            last = ctx.store.last_event_id()
+            for mark in marks:
+                ctx.store.set_mark(mark, last)
     return outputs
 
 

@@ -8,7 +8,10 @@ more than ``file_memory_mb`` beyond what it started with (RLIMIT_AS). Its file g
 ``FILE_TOO_COMPLEX`` or ``INTERNAL_ERROR`` and goes to 退回 like any refused file.
 
 The worker only reads: it never touches the database or the outbox, so the parent's connections and
-threads, which a fork copies, are never used in it.
+threads, which a fork copies, are never used in it. It must not outlive its parent, though: its copy of
+a database socket would keep the parent's PostgreSQL session (and the advisory locks it holds) alive
+after a kill -9. So it closes its copy of the parent's end of the pipe (the parent's death is then an
+end of file) and asks the kernel to kill it when the parent dies (Linux).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pipeline.intake.analysis import Analysed, AnalysisTask, analyse_file
 log = logging.getLogger(__name__)
 
 STOP = None  # sent instead of a task: the worker exits
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
 WORKER_ARENAS = 2
 
@@ -53,10 +57,14 @@ def internal_error(detail: str) -> InputFileError:
         "如仍出错，请把文件和本说明交给信息化人员。", field="file", code=FindingCode.internal_error.value)
 
 
-def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
+def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Connection | None = None,
+           parent_pid: int | None = None) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sys.unraisablehook = _unraisable
+    _die_with_parent(parent_pid)
+    if parent_end is not None:
+        parent_end.close()
     _limit_arenas()
     if memory_mb > 0:
         # On top of what the fork inherited. Only the soft limit: LibreOffice, started from here for old
@@ -96,6 +104,16 @@ def _unraisable(info: Any) -> None:
         log.debug("ignored in the analysis worker: %r", info.exc_value)
     except BaseException:
         return
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent died before the request took effect. Compared with the pid it had, not with 1: in a
+    # container the parent itself may be process 1.
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
 
 
 def _limit_arenas() -> None:
@@ -158,7 +176,8 @@ class AnalysisWorker:
         self._discard()
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, self.settings, self.settings.file_memory_mb),
+        args = (child, self.settings, self.settings.file_memory_mb, parent, os.getpid())
+        process = context.Process(target=_serve, args=args,
                                   name="shuangsui-analysis", daemon=True)
         process.start()
         child.close()
