@@ -8,12 +8,14 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.core.settings import Settings, load_settings
+from pipeline.documents.libreoffice import Converter
 from pipeline.intake.process import LISTS_FOLDER
 from pipeline.samples.demo import (
     write_check_table,
@@ -29,8 +31,47 @@ from pipeline.samples.fictional import (
     make_inspectors,
     site_record_fields,
 )
+from pipeline.samples.scan_synth import FormPdfs
+from pipeline.store import SqlStore, open_store
+from tests.pg_cluster import INSTALL_HINT as PG_INSTALL_HINT
+from tests.pg_cluster import Cluster, find_pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole session, started when a test first asks."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        pytest.fail(f"找不到 PostgreSQL（initdb）：{PG_INSTALL_HINT}")
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database of each kind the store runs on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def open_db() -> Iterator[Callable[[str], SqlStore]]:
+    """``open_store`` for a test: every store it opened is closed after the test (no pool left behind)."""
+    opened: list[SqlStore] = []
+
+    def open_db(url: str) -> SqlStore:
+        opened.append(open_store(url))
+        return opened[-1]
+
+    yield open_db
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
@@ -100,6 +141,16 @@ class Samples:
 @pytest.fixture
 def samples(settings: Settings, rng: random.Random) -> Samples:
     return Samples(settings, rng)
+
+
+@pytest.fixture(scope="module")
+def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormPdfs]:
+    """The printed forms of cases as LibreOffice PDFs with their box geometry, cached per test module."""
+    converter = Converter()
+    try:
+        yield FormPdfs(converter, tmp_path_factory.mktemp("forms"), ROOT / "templates")
+    finally:
+        converter.close()
 
 
 def cli_env(settings: Settings) -> dict[str, str]:

@@ -105,8 +105,8 @@ def test_each_ready_case_gets_docx_and_pdf_and_is_published(published: Published
     checks = [o for o in published.outcomes if o.name.startswith("检查表-")]
     assert [o.status.value for o in checks] == ["accepted"] * 3
     for outcome, stem in zip(checks, stems(published), strict=True):
-        # The Word file as the file is taken; the PDFs of the pass in one batch at its end.
-        assert outcome.outputs == (f"公示表/{stem}.docx",)
+        # The PDF is drawn directly (no LibreOffice): published with the Word file, as the file is taken.
+        assert outcome.outputs == (f"公示表/{stem}.docx", f"公示表/{stem}.pdf", f"网站公示/{stem}.pdf")
         assert (outbox / "公示表" / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
         assert (outbox / "网站公示" / f"{stem}.pdf").read_bytes() == (outbox / "公示表" / f"{stem}.pdf").read_bytes()
     cases = published.ctx.store.list_cases()
@@ -171,7 +171,8 @@ def _case_findings(ctx: Context, case_id: str) -> list[str]:
 
 def test_without_libreoffice_the_docx_is_published_and_the_pdf_follows_on_the_next_pass(
         settings: Settings, samples: Samples) -> None:
-    settings = settings.replace(archive_auto=False)
+    # The LibreOffice way (an edited template, or the setting off): the PDF waits for a working soffice.
+    settings = settings.replace(archive_auto=False, public_form_pdf_direct=False)
     samples.lists()
     samples.check_table("检查表.docx")
     broken = open_context(settings.replace(soffice=str(settings.data_dir / "no-such-soffice")))

@@ -13,6 +13,7 @@ import contextlib
 import importlib
 import os
 import shutil
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -87,7 +88,7 @@ def _stem(doc: Document) -> str:
 def _convert(conv: Converting, docs: list[tuple[int, Document]], group: str, cache: Path) -> dict[int, Document]:
     """Convert in one batch (one soffice run per worker); returns position → document."""
     kinds = _WRITER_KINDS if group == "writer" else _CALC_KINDS
-    staging = cache / f".staging-{os.getpid()}"
+    staging = cache / f".staging-{os.getpid()}-{threading.get_ident()}"  # watch normalises in a thread too
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:

@@ -233,43 +233,58 @@ def _publish(ctx: Context, built: Built, code: ArchiveCode) -> None:
     publish(built.zip_path, folder / f"{code}.zip")
 
 
-def archive_ready_cases(ctx: Context) -> list[PackageResult]:
-    """Package every case that is ready (已公示/已移交), and every archived case changed since its last
-    package; called at the end of each pass (the outbox is not scanned: ``shuangsui archive --force``
-    restores a package deleted there). A case that fails is reported in its result and tried again
-    next pass."""
+def due_cases(ctx: Context) -> list[str]:
+    """The cases to package: ready (已公示/已移交) or archived and changed since, less those that failed
+    and have not changed since (retried only after a change)."""
     if not ctx.settings.archive_auto:
         return []
     ready = [c.id for c in ctx.store.list_cases() if c.status in READY]
-    results = []
+    return [c for c in dict.fromkeys([*ready, *registry.changed_since_packaged(ctx.store)])
+            if ctx.run.archive_failed.get(c) != _last_case_event(ctx, c)]
+
+
+def package_due(ctx: Context, case_id: str, converter: LazyConverter | None = None) -> PackageResult:
+    """``package_case`` for the automatic runs: a failure is logged and returned, not raised."""
+    try:
+        result = package_case(ctx, case_id, force=True, converter=converter)
+        ctx.run.archive_failed.pop(case_id, None)
+        return result
+    except (ShuangsuiError, OSError) as exc:
+        # Not tried again in this process until the case changes; shuangsui archive shows why.
+        ctx.run.archive_failed[case_id] = _last_case_event(ctx, case_id)
+        log.warning("归档失败 %s：%s", case_id, exc)
+        return PackageResult(case_id, error=str(exc))
+
+
+def archive_ready_cases(ctx: Context) -> list[PackageResult]:
+    """Package every case that is ready (已公示/已移交), and every archived case changed since its last
+    package (the outbox is not scanned: ``shuangsui archive --force`` restores a package deleted
+    there). A case that fails is reported in its result and tried again after it changes. Run by a
+    pass that found nothing to do, and by ``watch`` in idle time (``pipeline.archive.idle``)."""
     converter = LazyConverter(ctx)
     try:
-        case_ids = [c for c in [*ready, *registry.changed_since_packaged(ctx.store)]
-                    if ctx.run.archive_failed.get(c) != _last_case_event(ctx, c)]
+        case_ids = due_cases(ctx)
         prepare(ctx, case_ids, converter)
-        for case_id in case_ids:
-            try:
-                results.append(package_case(ctx, case_id, force=True, converter=converter))
-                ctx.run.archive_failed.pop(case_id, None)
-            except (ShuangsuiError, OSError) as exc:
-                # Not tried again in this process until the case changes; shuangsui archive shows why.
-                ctx.run.archive_failed[case_id] = _last_case_event(ctx, case_id)
-                log.warning("归档失败 %s：%s", case_id, exc)
-                results.append(PackageResult(case_id, error=str(exc)))
+        return [package_due(ctx, case_id, converter) for case_id in case_ids]
     finally:
         converter.close()
-    return results
 
 
-def prepare(ctx: Context, case_ids: list[str], converter: LazyConverter) -> None:
-    """Normalise the documents of all ``case_ids`` in one LibreOffice batch (a start of soffice costs
-    seconds; one per case would dominate a pass). Failures are left for ``package_case`` to report."""
+def documents_of(ctx: Context, case_ids: list[str]) -> list[Document]:
+    """The documents of ``case_ids`` to normalise (each once)."""
     docs: dict[str, Document] = {}
     for case_id in case_ids:
         case = ctx.store.get_case(case_id)
         if case is not None:
             with contextlib.suppress(ShuangsuiError, OSError):
                 docs.update((d.sha256, d) for d in collect(ctx, case).documents)
+    return list(docs.values())
+
+
+def prepare(ctx: Context, case_ids: list[str], converter: LazyConverter) -> None:
+    """Normalise the documents of all ``case_ids`` in one LibreOffice batch (a start of soffice costs
+    seconds; one per case would dominate a pass). Failures are left for ``package_case`` to report."""
+    docs = documents_of(ctx, case_ids)
     if docs:
         with contextlib.suppress(ShuangsuiError, OSError):
-            normalise(list(docs.values()), ctx.settings, converter)
+            normalise(docs, ctx.settings, converter)

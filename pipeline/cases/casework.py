@@ -11,7 +11,7 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from pipeline.cases import notes, public_forms
+from pipeline.cases import notes, public_forms, scanchoice
 from pipeline.cases.context import Context
 from pipeline.cases.facts import facts_for, state_of
 from pipeline.cases.stage import CaseOutcome
@@ -52,7 +52,8 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)
-        tx.sync_questions(case_id, list(evaluation.asks))
+        # A waiting scan that could be this case or another is asked here too (questions live on a case).
+        tx.sync_questions(case_id, [*evaluation.asks, *scanchoice.choice_asks(ctx, case_id)])
         tx.set_case_evaluation(
             case_id, penalty=evaluation.penalty,
             due_lower_half=evaluation.due_lower_half.due.isoformat() if evaluation.due_lower_half else None,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import ConverterPool
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool
 from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
 
@@ -33,7 +33,8 @@ class Runtime:
     - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
       again in this process until the case changes;
-    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes.
+    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes;
+    - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -42,10 +43,12 @@ class Runtime:
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
     worker: Closable | None = None
+    claims: Closable | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""
-        key = (settings.soffice, max(1, settings.pdf_workers), settings.pdf_timeout)
+        key = (settings.soffice, settings.pdf_workers if settings.pdf_workers > 0 else DEFAULT_POOL_SIZE,
+               settings.pdf_timeout)
         with self.lock:
             pool = self.pools.get(key)
             if pool is None:
@@ -63,6 +66,9 @@ class Runtime:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
 
 
 def _profile_root() -> Path:

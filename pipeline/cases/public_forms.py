@@ -1,11 +1,14 @@
 """The 公示表 of a case as Word and PDF/A-2b, and the step that marks a case 已公示 (第十三条).
 
-A ``publishable`` case gets its 公示表 rendered from ``templates/公示表.docx`` and converted to
-PDF/A-2b (``plan_public_form``, called by ``casework._plan_outputs``). Both go to
-``outbox/公示表/<企业名称>-<检查日期>.docx|.pdf``. Inside a pass over the inbox (``defer_pdfs`` …
-``flush_pdfs``) the conversions are collected and made in one batch at the end of the pass, since
-starting LibreOffice costs about two seconds and converting a page a fraction of that; outside a pass
-(an answer given on the command line) the PDF is made at once. When LibreOffice is missing or fails,
+A ``publishable`` case gets its 公示表 rendered from ``templates/公示表.docx`` and as PDF/A-2b
+(``plan_public_form``, called by ``casework._plan_outputs``). Both go to
+``outbox/公示表/<企业名称>-<检查日期>.docx|.pdf``. The PDF is drawn directly from the same values
+(``pipeline.documents.public_pdf``, milliseconds) and published with the Word file at once, inside a
+pass or not. Only where that cannot be (setting ``public_form_pdf_direct`` off, an edited template,
+content that does not fit the stock layout) LibreOffice converts the .docx: inside a pass over the
+inbox (``defer_pdfs`` … ``flush_pdfs``) those conversions are collected and made in one batch at the
+end of the pass, since starting LibreOffice costs about two seconds and converting a page a fraction
+of that; outside a pass (an answer given on the command line) the PDF is made at once. When LibreOffice is missing or fails,
 the Word file is still published, the case stays ``publishable`` with a ``PDF_PENDING`` warning and
 the next pass tries again (``casework.reevaluate_open_cases`` re-evaluates publishable cases). Once
 both files are in the outbox, the PDF is copied into ``outbox/网站公示/``, the printed values are
@@ -36,6 +39,7 @@ from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
 from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import PDFA2B_FILTER
+from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
 from pipeline.documents.render import (
     PUBLIC_FORM_TEMPLATE,
     PreparedTemplate,
@@ -179,6 +183,18 @@ def _render(settings: Settings, form: PublicForm, stem: str, out_dir: Path,
     return out
 
 
+def direct_pdf(settings: Settings, form: PublicForm, stem: str, out_dir: Path) -> Path | None:
+    """The 公示表 PDF/A drawn without LibreOffice into ``out_dir/<stem>.pdf``, or None where it cannot be
+    (setting off, template edited, content that does not fit the stock layout): then LibreOffice converts."""
+    if not settings.public_form_pdf_direct or not supports(settings.templates_dir / PUBLIC_FORM_TEMPLATE):
+        return None
+    try:
+        return render_public_form_pdf(form.context(), out_dir / f"{stem}.pdf")
+    except LayoutUnsupported as exc:
+        log.info("公示表 %s drawn by LibreOffice instead: %s", stem, exc.message)
+        return None
+
+
 def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
     """Convert 公示表 .docx files to PDF/A-2b in ``out_dir`` (``<stem>.pdf``), in batches.
 
@@ -216,8 +232,13 @@ def plan_public_form(ctx: Context, case: CaseRow, evaluation: Evaluation, job: P
     Returns (file in ``job``, path in the outbox, output kind) in the shape ``casework`` publishes.
     """
     stem = public_form_stem(case)
-    docx = _render(ctx.settings, public_form_of(ctx.settings, case, evaluation), stem, job)
+    form = public_form_of(ctx.settings, case, evaluation)
+    docx = _render(ctx.settings, form, stem, job)
     planned = [(docx, f"{PUBLIC_FORMS}/{stem}.docx", DOCX_KIND)]
+    pdf_path = direct_pdf(ctx.settings, form, stem, job / "pdf")
+    if pdf_path is not None:  # no LibreOffice: published with its Word file, even inside a pass
+        ctx.run.pdf_pending.pop(case.id, None)
+        return [*planned, (pdf_path, f"{PUBLIC_FORMS}/{stem}.pdf", PDF_KIND)]
     if ctx.run.defer_pdfs:
         return planned
     try:
@@ -310,14 +331,19 @@ def _flush(ctx: Context, cases: list[CaseRow], job: Path) -> list[str]:
         except ShuangsuiError:
             continue  # no longer ready: its next evaluation decides
         forms[case.id] = (case, form, _render(ctx.settings, form, public_form_stem(case), job / case.id))
+    pdfs: dict[Path, Path] = {}
+    for case, form, docx in forms.values():
+        pdf = direct_pdf(ctx.settings, form, public_form_stem(case), job / case.id / "pdf")
+        if pdf is not None:
+            pdfs[docx] = pdf
     reason = ""
     try:
-        pdfs = convert_to_pdf(ctx, [docx for _c, _f, docx in forms.values()], job / "pdf")
+        pdfs.update(convert_to_pdf(ctx, [docx for _c, _f, docx in forms.values() if docx not in pdfs], job / "pdf"))
     except PdfConversionError as exc:
-        pdfs = exc.converted
+        pdfs.update(exc.converted)
         reason = exc.message
     except ShuangsuiError as exc:
-        pdfs, reason = {}, exc.message
+        reason = exc.message
     written: list[str] = []
     for case, form, docx in forms.values():
         pdf = pdfs.get(docx)

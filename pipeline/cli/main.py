@@ -40,7 +40,7 @@ from pipeline.extract.scan import extract_scan
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
 from pipeline.samples.demo import fill_demo_inbox
@@ -118,11 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_process(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
+    with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
         require_inbox(settings, create=args.create)
         ctx = open_context(settings)
         try:
-            clear_leftovers(ctx.settings)  # of a run that was killed
+            clear_leftovers_of(ctx)  # of a run that was killed
             outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
         finally:
             ctx.close()
@@ -143,7 +143,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
+    with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
         if require_inbox(settings, create=args.create):
             console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)
         ctx = open_context(settings)

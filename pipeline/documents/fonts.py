@@ -55,7 +55,7 @@ def fontconfig_text(base: str | None = None) -> str:
 def write_fontconfig(path: Path) -> Path:
     """Write the configuration to ``path`` (replacing it) and return it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may write it at once
     tmp.write_text(fontconfig_text(), encoding="utf-8")
     tmp.replace(path)
     return path

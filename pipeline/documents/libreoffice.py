@@ -65,8 +65,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 120.0
-DEFAULT_BATCH_SIZE = 20
-DEFAULT_POOL_SIZE = max(1, min(2, os.cpu_count() or 1))
+# Files per soffice invocation: one start (1–2 s) per batch of up to this many, not one per file or per
+# twenty. A batch's time limit grows with it: ``timeout`` for every TIMEOUT_FILES files.
+DEFAULT_BATCH_SIZE = 100
+TIMEOUT_FILES = 20
+DEFAULT_POOL_SIZE = max(1, os.cpu_count() or 1)  # one converter (profile, soffice) per core
 
 # Writer's PDF export as PDF/A-2b (SelectPdfVersion 2). The JSON form of filter options is
 # understood by ``--convert-to`` since LibreOffice 7.4; use with ``target="pdf"``.
@@ -248,7 +251,8 @@ class Converter(_Converting):
 
     ``profile_root`` holds the profile and its lock file; by default a private temporary folder,
     removed by ``close()``. A given ``profile_root`` is kept (the profile is reused by later runs).
-    ``timeout`` limits each soffice invocation, which converts at most ``batch_size`` files.
+    Each soffice invocation converts at most ``batch_size`` files within ``timeout`` seconds for every
+    ``TIMEOUT_FILES`` of them.
     Raises ``LibreOfficeMissing`` when ``soffice`` cannot be found.
     """
 
@@ -318,6 +322,7 @@ class Converter(_Converting):
         with (self.profile_root / "profile.lock").open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                kill_strays(self.profile_dir)
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -382,7 +387,7 @@ class Converter(_Converting):
             ]
             if not self.fontconfig.is_file():
                 write_fontconfig(self.fontconfig)
-            error = self._run(command, work)
+            error = self._run(command, work, self.timeout * -(-len(items) // TIMEOUT_FILES))
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
                 result = out_dir / f"{path.stem}.{request.ext}"
@@ -392,7 +397,7 @@ class Converter(_Converting):
                     produced[item] = final
             return error, produced
 
-    def _run(self, command: list[str], work: Path) -> str | None:
+    def _run(self, command: list[str], work: Path, timeout: float) -> str | None:
         """Run one soffice process group; None when it exits normally, else why it failed."""
         log_path = work / "soffice.log"
         self.invocations += 1
@@ -411,12 +416,12 @@ class Converter(_Converting):
             except OSError as exc:
                 raise LibreOfficeMissing(self.setting, f"（{self.exe} 无法运行：{exc}）") from exc
             try:
-                returncode = proc.wait(timeout=self.timeout)
+                returncode = proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                log.warning("soffice timed out after %s s, killed: %s", self.timeout, _tail(log_path))
+                log.warning("soffice timed out after %s s, killed: %s", timeout, _tail(log_path))
                 return (
-                    f"LibreOffice 转换此文件超过 {self.timeout:g} 秒仍未完成（已重试一次），"
+                    f"LibreOffice 转换此文件超过 {timeout:g} 秒仍未完成（已重试一次），"
                     "文件可能已损坏或过于复杂。" + _FIX
                 )
         if returncode != 0:
@@ -451,6 +456,31 @@ def _lift_address_space_limit() -> None:
     # has its own timeout and is not bounded by it. Runs only there, where no other thread exists.
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def kill_strays(profile_dir: Path) -> list[int]:
+    """Kill every soffice still running on ``profile_dir``; returns their pids.
+
+    Called with the profile lock held, so such a process belongs to a holder that was killed (kill -9,
+    the OOM killer) while converting: its soffice, in a session of its own, runs on. A new soffice on the
+    same profile would hand its files to that one and wait on it, up to its timeout, for nothing.
+    """
+    marker = f"-env:UserInstallation={profile_dir.resolve().as_uri()}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if marker in args:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+    if killed:
+        log.warning("killed LibreOffice left running on %s by a stopped run: %s", profile_dir, killed)
+    return killed
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

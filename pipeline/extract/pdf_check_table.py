@@ -791,6 +791,8 @@ def _read_form(path: Path) -> tuple[Grid, str]:
         fields = reader.get_fields() or {}
     except InputFileError:
         raise
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:  # pypdf raises many kinds of errors on damaged files
         return [], ""
     finally:
@@ -891,6 +893,8 @@ def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
     try:
         with pdfplumber.open(path, password="") as pdf:
             raw_pages = _raw_pages(pdf)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # pdfminer raises many kinds of errors on damaged files
         raise _open_error(exc) from exc
     pages = _read_pages(raw_pages)

@@ -69,7 +69,7 @@ def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
             if not analysis.text_pages:
                 return Analysed(scan=analysis)
             # A PDF with typed pages and scanned pages: the typed pages are the form.
-            return Analysed(scan=analysis, extraction=extract_file(task.path, display_name=task.name))
-        return Analysed(extraction=extract_file(task.path, display_name=task.name))
+            return Analysed(scan=analysis, extraction=extract_file(task.path, display_name=task.name, limits_checked=True))
+        return Analysed(extraction=extract_file(task.path, display_name=task.name, limits_checked=True))
     except InputFileError as exc:
         return Analysed(refusal=Refusal.of(exc))

@@ -78,6 +78,11 @@ class SettleTracker:
     def forget(self, path: Path) -> None:
         self._seen.pop(path, None)
 
+    def next_due(self) -> float | None:
+        """The ``time.monotonic()`` at which the first file seen would have settled if unchanged."""
+        return min((since + (self.empty_wait if snap.size == 0 else self.settle)
+                    for snap, since in self._seen.values()), default=None)
+
 
 def settled(paths: list[Path], settle: float, empty_wait: float = 0.0) -> tuple[list[Path], list[Path]]:
     """For one pass: (files unchanged over ``settle`` seconds, files still being written).

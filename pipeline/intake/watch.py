@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -18,13 +19,14 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from pipeline.archive.idle import IdleArchiver
 from pipeline.cases.context import Context
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FindingCode
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
 from pipeline.intake.process import process_inbox, skipped_outcome
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import inbox_problem
 
 
@@ -69,12 +71,13 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
     reported: dict[Path, FindingCode] = {}
     away: str | None = None
+    archiver = IdleArchiver(ctx)
 
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
         stop.set()
         wake.set()
 
-    clear_leftovers(settings)  # of a run that was killed
+    clear_leftovers_of(ctx)  # of a run that was killed
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -107,15 +110,20 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
             ready = tracker.ready(candidates)
             if ready:
                 process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                archiver.changed()
                 for path in ready:
                     tracker.forget(path)
-            pending = len(candidates) > len(ready)
-            wake.wait(timeout=min(settings.settle_seconds / 2, settings.poll_seconds) if pending
-                      else settings.poll_seconds)
+            if not candidates:  # idle: archives, a case at a time, until a file comes
+                archiver.step(busy=lambda: wake.is_set() or stop.is_set())
+            # Wake when the first file waiting would have settled (or at the next rescan).
+            due = tracker.next_due()
+            wait = settings.poll_seconds if due is None else max(0.02, due - time.monotonic())
+            wake.wait(timeout=min(wait, settings.poll_seconds))
             wake.clear()
     except KeyboardInterrupt:
         pass
     finally:
+        archiver.close()
         observer.stop()
         observer.join(timeout=5)
         if previous is not None:

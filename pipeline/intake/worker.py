@@ -14,8 +14,11 @@ threads, which a fork copies, are never used in it.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import traceback
@@ -32,6 +35,8 @@ from pipeline.intake.analysis import Analysed, AnalysisTask, analyse_file
 log = logging.getLogger(__name__)
 
 STOP = None  # sent instead of a task: the worker exits
+_M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
+WORKER_ARENAS = 2
 
 
 def too_complex(reason: str) -> InputFileError:
@@ -50,6 +55,7 @@ def internal_error(detail: str) -> InputFileError:
 def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _limit_arenas()
     if memory_mb > 0:
         # On top of what the fork inherited. Only the soft limit: LibreOffice, started from here for old
         # formats, lifts it for itself.
@@ -79,6 +85,15 @@ def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
             conn.send(("memory", None))
         except Exception as exc:
             conn.send(("crash", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+def _limit_arenas() -> None:
+    """At most ``WORKER_ARENAS`` malloc arenas. glibc gives each thread that allocates (onnxruntime's
+    OCR threads, numpy) an arena that reserves 64 MB of address space and keeps freed memory: under
+    RLIMIT_AS, many cores would refuse a legitimate scan, and resident memory would grow with them.
+    ``MALLOC_ARENA_MAX`` in the environment is read only at start, and the worker is forked."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, WORKER_ARENAS)
 
 
 def _address_space() -> int:
@@ -146,8 +161,8 @@ class AnalysisWorker:
             conn.close()
         if process is not None:
             self.replaced += 1
-            if process.is_alive():
-                process.kill()
+            if process.is_alive() and process.pid is not None:
+                kill_tree(process.pid)
             process.join(timeout=5)
 
     def close(self) -> None:
@@ -161,3 +176,41 @@ class AnalysisWorker:
         replaced = self.replaced
         self._discard()
         self.replaced = replaced
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker and everything it started. LibreOffice runs in a process group of its own (so
+    that its own timeout kills it whole) and would outlive a killed worker, converting on for minutes:
+    the worker is stopped first so that it starts nothing more, then every descendant's group goes."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGSTOP)
+    own = os.getpgrp()
+    for child, group in _descendants(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if group not in (own, 0):
+                os.killpg(group, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[tuple[int, int]]:
+    """``(pid, process group)`` of every descendant of ``pid``, from ``/proc``."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append((int(entry.name), int(fields[2])))
+    found: list[tuple[int, int]] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found

@@ -361,6 +361,11 @@ def _form_evidence(f: Facts, out: dict[str, Any], form: str, boxes: tuple[str, .
         return
     for box in boxes:
         state = scan.boxes.get(box)
+        if state is None and all(s.source == ev.ELECTRONIC for s in scan.boxes.values()):
+            yield _f(FindingCode.evidence_pending, Severity.waiting, box,
+                     f"电子版{label}的“{ev.BOX_LABELS[box]}”栏没有电子签章，也尚未收到签字盖章后的扫描件。"
+                     "请加盖电子签章后重新放入电子版，或打印签字盖章后扫描放入收件箱。", article)
+            continue
         if state is None:
             yield _f(FindingCode.evidence_pending, Severity.waiting, box,
                      f"已收到的{label}扫描件中没有“{ev.BOX_LABELS[box]}”栏所在的那一页。请把该页扫描后放入收件箱。", article)

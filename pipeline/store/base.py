@@ -1,7 +1,7 @@
 """The store interface: what the pipeline records, independent of the database behind it.
 
-``SqlStore`` (SQLAlchemy Core, SQLite by default) implements it; a server database needs only its
-own migrations folder. All writes happen inside ``store.begin()`` so that one outcome is recorded
+``SqlStore`` (SQLAlchemy Core) implements it on SQLite (the default) and PostgreSQL, each with its own
+migrations folder. All writes happen inside ``store.begin()`` so that one outcome is recorded
 whole or not at all. Every method a caller outside ``pipeline.store`` uses is declared here, with
 its rows as the frozen dataclasses below: callers never see SQL, connections or driver rows.
 """
@@ -367,6 +367,21 @@ class Store(Protocol):
         ...
     def events_after_archives(self) -> list[EventRow]:
         """Events of archived cases after their latest package's ``last_event_id``."""
+        ...
+
+    # --- several workers on one database (``pipeline.store.claims``)
+    @property
+    def shared(self) -> bool:
+        """Several workers may use this database at once (PostgreSQL); False for the SQLite file."""
+        ...
+    def claim(self, key: str, owner: str, lease_seconds: float, now: float | None = None) -> bool:
+        """Take the work ``key`` for ``owner`` (or extend its own claim); False while another's lease runs."""
+        ...
+    def renew_claims(self, owner: str, lease_seconds: float, now: float | None = None) -> int: ...
+    def release_claims(self, owner: str, keys: Iterable[str]) -> None: ...
+    def claim_owner(self, key: str) -> str | None: ...
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """A section that one worker at a time runs (an advisory lock on PostgreSQL)."""
         ...
 
     def close(self) -> None: ...
