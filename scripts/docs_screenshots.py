@@ -2,8 +2,9 @@
 
 Run ``.venv/bin/python scripts/docs_screenshots.py`` (or ``make docs-screenshots``) after the page or a document
 changes. It processes the demo inbox (fictional units and people, fixed seeds) in a temporary workspace, serves
-the office page on a free loopback port, photographs it with Debian's Chromium (Playwright, nothing downloaded)
-and renders the first page of the documents with pdfium. The PNGs are cut to a palette so that git stays small.
+the office page on a free loopback port and photographs it and a returned file's 错误说明.html with Debian's
+Chromium (Playwright, nothing downloaded); the 公示表, the printed check table and the 移交清单 of the month's
+综合科 bundle are rendered from their PDFs with pdfium. The PNGs are cut to a palette so that git stays small.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from playwright.sync_api import Page, sync_playwright
 from pipeline.core.codes import OPEN_STATES
 from pipeline.core.settings import Settings, load_settings
 from pipeline.intake.process import Context, open_context, process_inbox
+from pipeline.outputs.bundle import HANDOVER_NAME, build_bundle
 from pipeline.samples.demo import fill_demo_inbox
 from pipeline.web.app import WebConfig
 from pipeline.web.server import start_in_thread
@@ -40,7 +42,10 @@ PAGE_LIST = "网页-案卷列表.png"
 PAGE_CASE = "网页-案卷.png"
 DOC_PUBLIC_FORM = "公示表.png"
 DOC_PRINTED = "打印的检查表.png"
-PICTURES = (PAGE_LIST, PAGE_CASE, DOC_PUBLIC_FORM, DOC_PRINTED)
+DOC_RETURNED = "退回的错误说明.png"
+DOC_HANDOVER = "移交清单.png"
+PICTURES = (PAGE_LIST, PAGE_CASE, DOC_PUBLIC_FORM, DOC_PRINTED, DOC_RETURNED, DOC_HANDOVER)
+BUNDLE_PERIOD = "2026-11"  # the demo's checks are in November 2026
 
 
 def save_small(image: Image.Image, out: Path) -> Path:
@@ -112,6 +117,10 @@ def take(out_dir: Path, chromium: str) -> list[Path]:
                 written.append(_shoot(page, out_dir / PAGE_LIST))
                 page.goto(f"http://127.0.0.1:{port}/cases/{case.id}")
                 written.append(_shoot(page, out_dir / PAGE_CASE))
+                # The explanation beside a returned file, as the clerk opens it from the share.
+                returned = sorted((outbox / "退回").glob("*.错误说明.html"))[0]
+                page.goto(returned.as_uri())
+                written.append(_shoot(page, out_dir / DOC_RETURNED))
                 browser.close()
         finally:
             server.should_exit = True
@@ -120,6 +129,10 @@ def take(out_dir: Path, chromium: str) -> list[Path]:
         written.append(pdf_page(public, out_dir / DOC_PUBLIC_FORM))
         printed = sorted((outbox / "打印").glob("*/随机抽查事项检查表.pdf"))[0]
         written.append(pdf_page(printed, out_dir / DOC_PRINTED))
+        bundle = build_bundle(ctx, BUNDLE_PERIOD, force=True)
+        handover = ctx.run.converter_pool(ctx.settings).convert(bundle.folder / HANDOVER_NAME, "pdf",
+                                                                 ctx.settings.jobs_dir / "docs-pictures")
+        written.append(pdf_page(handover, out_dir / DOC_HANDOVER))
     return written
 
 
