@@ -33,7 +33,8 @@ class Runtime:
     - ``pdf_pending``: case id → why its PDF was not made in this process (the ``PDF_PENDING`` text);
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
       again in this process until the case changes;
-    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes.
+    - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes;
+    - ``ahead``: the next file of the pass, which the worker may read while this one is committed.
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -42,6 +43,7 @@ class Runtime:
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
     worker: Closable | None = None
+    ahead: Path | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""

@@ -39,7 +39,7 @@ from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
 from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import PDFA2B_FILTER
-from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
+from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports, warm_up
 from pipeline.documents.render import (
     PUBLIC_FORM_TEMPLATE,
     PreparedTemplate,
@@ -192,6 +192,18 @@ def direct_pdf(settings: Settings, form: PublicForm, stem: str, out_dir: Path) -
     except LayoutUnsupported as exc:
         log.info("公示表 %s drawn by LibreOffice instead: %s", stem, exc.message)
         return None
+    except ShuangsuiError as exc:  # fonts missing: LibreOffice (which needs them too) says what to install
+        log.warning("公示表 %s: PDF not drawn directly: %s", stem, exc.message)
+        return None
+
+
+def prepare_direct_pdfs(settings: Settings) -> None:
+    """Open the 公示表 PDF fonts before the first file comes (``watch``): its PDF then waits for nothing."""
+    if settings.public_form_pdf_direct and supports(settings.templates_dir / PUBLIC_FORM_TEMPLATE):
+        try:
+            warm_up()
+        except ShuangsuiError as exc:  # no fonts: each 公示表 falls back to LibreOffice and says so
+            log.warning("公示表 PDF fonts not available: %s", exc.message)
 
 
 def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> dict[Path, Path]:

@@ -92,6 +92,11 @@ def _faces() -> dict[str, Face]:
     return {key: face(*find_face(pattern)) for key, pattern in _FACES.items()}
 
 
+def warm_up() -> None:
+    """Open the fonts now (about a second, once per process) rather than at the first 公示表."""
+    _faces()
+
+
 def _shape(text: str, bold: bool, size: float) -> list[_Glyph]:
     """Each character with its face and advance; the autospace folded into the advance before it."""
     faces = _faces()
