@@ -6,10 +6,11 @@ request: the bureau's forms ask for 宋体/黑体 (Chinese) and Times New Roman 
 Noto Sans CJK SC and whatever fontconfig substitutes for Times New Roman (DejaVu Serif, or Liberation
 Serif when installed).
 
-A ``Face`` is opened once per process (``face``, cached). ``Face.embed`` makes, for the characters of
-one document, a small TrueType font program: glyph 0 (.notdef) and one glyph per character in the
-order given, outlines only (CFF outlines, as in Noto Sans CJK, are converted to quadratic curves once
-per glyph and cached; hinting instructions are dropped, composite glyphs decomposed). Building it is
+A ``Face`` is opened once per process (``face``, cached), from what earlier processes learnt about the
+file (``fontcache``). ``Face.embed`` makes, for the characters of one document, a small TrueType font
+program: glyph 0 (.notdef) and one glyph per character in the order given, outlines only (CFF
+outlines, as in Noto Sans CJK, are converted to quadratic curves once per glyph and kept; hinting
+instructions are dropped, composite glyphs decomposed). Building it is
 a matter of concatenating cached bytes, which is what makes a 公示表 PDF cost milliseconds: subsetting
 the 16 MB CJK font with fontTools costs about a second per document.
 """
@@ -21,9 +22,11 @@ import shutil
 import struct
 import subprocess
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fontTools.pens.cu2quPen import Cu2QuPen
 from fontTools.pens.ttGlyphPen import TTGlyphPen
@@ -31,6 +34,7 @@ from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 
 from pipeline.core.errors import MissingDependencyError
+from pipeline.documents.fontcache import FontCache, default_dir
 
 # Maximum distance (font units) between a cubic CFF curve and its quadratic replacement: a fiftieth
 # of a percent of the em, far below a printed dot at 600 dpi for 12 pt text.
@@ -75,7 +79,7 @@ def find_face(pattern: str) -> tuple[Path, int]:
 @functools.lru_cache(maxsize=16)
 def _face(path: Path, index: int, mtime_ns: int) -> Face:
     del mtime_ns  # part of the cache key only: a replaced font file is read again
-    return Face(path, index)
+    return Face(path, index, default_dir())
 
 
 def face(path: Path, index: int = 0) -> Face:
@@ -84,25 +88,45 @@ def face(path: Path, index: int = 0) -> Face:
 
 
 class Face:
-    """One face of a font file: its character map, advances and metrics, and cached glyph outlines."""
+    """One face of a font file: its character map, advances and metrics, and its glyph outlines as
+    TrueType data, kept in memory and in ``cache_dir`` (``fontcache``); fontTools opens the file only
+    for what is not known yet."""
 
-    def __init__(self, path: Path, index: int = 0) -> None:
-        self.path = path
-        self.font = TTFont(str(path), fontNumber=index, lazy=True, recalcTimestamp=False)
-        self.cmap: dict[int, str] = self.font.getBestCmap() or {}
-        self.upm: int = self.font["head"].unitsPerEm
-        hhea, head = self.font["hhea"], self.font["head"]
-        self.ascent: float = hhea.ascent / self.upm  # LibreOffice's line height is ascent + descent
-        self.descent: float = -hhea.descent / self.upm
-        x0, y0, x1, y1 = (round(v * 1000 / self.upm) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-        self.bbox = (x0, y0, x1, y1)
-        self.ps_name = "".join(c for c in self.font["name"].getDebugName(6) or path.stem if c.isalnum() or c in "-_")
-        self._hmtx = self.font["hmtx"]
-        self._glyphs = self.font.getGlyphSet()
-        self._cff = "CFF " in self.font
-        self._glyf = None if self._cff else self.font["glyf"]
+    def __init__(self, path: Path, index: int = 0, cache_dir: Path | None = None) -> None:
+        self.path, self.index = path, index
+        self._cache = FontCache(path, index, cache_dir)
+        self._font: TTFont | None = None
         self._lock = threading.Lock()  # fontTools' lazy tables are not safe for concurrent first reads
-        self._outlines: dict[str, tuple[bytes, int]] = {}  # glyph name → (glyf bytes, left side bearing)
+        meta = self._cache.metrics()
+        if meta is None:
+            meta = self._metrics()
+            self._cache.save_metrics(meta)
+        self.upm: int = meta["upm"]
+        self.ascent: float = meta["ascent"] / self.upm  # LibreOffice's line height is ascent + descent
+        self.descent: float = meta["descent"] / self.upm
+        x0, y0, x1, y1 = (round(v * 1000 / self.upm) for v in meta["bbox"])
+        self.bbox = (x0, y0, x1, y1)
+        self.ps_name: str = meta["ps_name"]
+        self.cmap: dict[int, str] = {int(code): name for code, name in meta["cmap"].items()}
+        self._advances: dict[str, int] = meta["advances"]
+        self._outlines = self._cache.outlines()  # glyph name → (glyf bytes, left side bearing)
+
+    def _open(self) -> TTFont:
+        if self._font is None:
+            self._font = TTFont(str(self.path), fontNumber=self.index, lazy=True, recalcTimestamp=False)
+            weakref.finalize(self, self._font.close)  # lazy tables keep the file open until then
+        return self._font
+
+    def _metrics(self) -> dict[str, Any]:
+        font = self._open()
+        cmap = font.getBestCmap() or {}
+        hmtx, hhea, head = font["hmtx"], font["hhea"], font["head"]
+        name = font["name"].getDebugName(6) or self.path.stem
+        return {"upm": head.unitsPerEm, "ascent": hhea.ascent, "descent": -hhea.descent,
+                "bbox": [head.xMin, head.yMin, head.xMax, head.yMax],
+                "ps_name": "".join(c for c in name if c.isalnum() or c in "-_"),
+                "cmap": {str(code): glyph for code, glyph in cmap.items()},
+                "advances": {glyph: hmtx[glyph][0] for glyph in {*cmap.values(), ".notdef"}}}
 
     def has(self, char: str) -> bool:
         return ord(char) in self.cmap
@@ -110,14 +134,14 @@ class Face:
     def advance(self, char: str) -> float:
         """Advance width of ``char`` in em (0 for a character the face lacks)."""
         name = self.cmap.get(ord(char))
-        return 0.0 if name is None else self._hmtx[name][0] / self.upm
+        return 0.0 if name is None else self._advances[name] / self.upm
 
     def embed(self, chars: Sequence[str]) -> Embedded:
         """A TrueType program whose glyph ``n`` (from 1) draws ``chars[n-1]``; glyph 0 is .notdef."""
         names = [".notdef", *(self.cmap[ord(c)] for c in chars)]
         with self._lock:
             outlines = [self._outline(name) for name in names]
-            advances = [self._hmtx[name][0] for name in names]
+        advances = [self._advances[name] for name in names]
         return Embedded(
             program=_truetype(self, outlines, advances),
             widths=tuple(round(a * 1000 / self.upm) for a in advances[1:]),
@@ -132,19 +156,22 @@ class Face:
             glyph = self._convert(name)
             data = glyph.compile(None) if glyph.numberOfContours else b""
             cached = self._outlines[name] = (data, getattr(glyph, "xMin", 0) if data else 0)
+            self._cache.add_outline(name, *cached)
         return cached
 
     def _convert(self, name: str) -> Glyph:
-        if self._glyf is not None and not self._glyf[name].isComposite():
-            source = self._glyf[name]
+        font = self._open()
+        glyf = font.get("glyf")
+        if glyf is not None and not glyf[name].isComposite():
+            source = glyf[name]
             if not source.numberOfContours:
                 return Glyph()
             pen = TTGlyphPen(None)
-            source.draw(pen, self._glyf)  # a copy without hinting instructions
+            source.draw(pen, glyf)  # a copy without hinting instructions
             return pen.glyph()
         pen = TTGlyphPen(None)
-        outline = Cu2QuPen(pen, _CU2QU_MAX_ERR, reverse_direction=True) if self._cff else pen
-        self._glyphs[name].draw(outline)  # composites come out decomposed
+        outline = Cu2QuPen(pen, _CU2QU_MAX_ERR, reverse_direction=True) if glyf is None else pen
+        font.getGlyphSet()[name].draw(outline)  # composites come out decomposed
         return pen.glyph()
 
 
