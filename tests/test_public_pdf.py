@@ -19,6 +19,8 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
+from pipeline.cli.doctor import run_checks
+from pipeline.core.settings import load_settings
 from pipeline.documents.fonts import Face, find_face
 from pipeline.documents.libreoffice import PDFA2B_FILTER, Converter
 from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
@@ -180,3 +182,11 @@ def test_font_knowledge_is_kept_between_processes_and_a_damaged_cache_is_ignored
     again = Face(path, index, tmp_path)
     assert again.embed(chars).program == program
     assert [again.advance(c) for c in chars] == [fresh.advance(c) for c in chars]
+
+
+def test_doctor_names_the_embedded_fonts_or_says_libreoffice_converts(tmp_path: Path) -> None:
+    settings = load_settings(env={}, data_dir=tmp_path / "var")
+    check = next(c for c in run_checks(settings) if c.name == "公示表 PDF")
+    assert check.ok and "直接生成 PDF/A-2b" in check.detail and "NotoSansCJK" in check.detail
+    check = next(c for c in run_checks(settings.replace(public_form_pdf_direct=False)) if c.name == "公示表 PDF")
+    assert check.ok and "LibreOffice" in check.detail

@@ -50,7 +50,7 @@ _INSET = 5.45  # text inset from a cell's border line (Word's 0.19 cm cell margi
 _RULE = 0.5
 _AUTOSPACE = 0.2  # em between CJK and Latin letters or digits (Writer's "Asian/non-Asian spacing")
 
-_FACES = {"cjk": ":lang=zh-cn:style=Regular", "cjk-b": ":lang=zh-cn:style=Bold",
+FACE_PATTERNS = {"cjk": ":lang=zh-cn:style=Regular", "cjk-b": ":lang=zh-cn:style=Bold",
           "lat": "Times New Roman:style=Regular", "lat-b": "Times New Roman:style=Bold"}
 # Characters that never start a line (closing punctuation) or end one (opening punctuation).
 _NO_START = set("，。、；：？！）」』》〉】〕…’”,.;:?!)]}%")
@@ -64,7 +64,7 @@ class LayoutUnsupported(OutputError):
 @dataclass(frozen=True)
 class _Glyph:
     char: str
-    font: str  # a key of _FACES
+    font: str  # a key of FACE_PATTERNS
     x: float  # from the start of the line
     advance: float
 
@@ -89,7 +89,7 @@ def _weak(char: str) -> bool:
 
 @functools.lru_cache(maxsize=4)
 def _faces() -> dict[str, Face]:
-    return {key: face(*find_face(pattern)) for key, pattern in _FACES.items()}
+    return {key: face(*find_face(pattern)) for key, pattern in FACE_PATTERNS.items()}
 
 
 def warm_up() -> None:
