@@ -26,6 +26,7 @@ import resource
 import signal
 import sys
 import traceback
+from collections.abc import Hashable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -141,13 +142,38 @@ class AnalysisWorker:
         self.settings = settings
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self.pending: Hashable | None = None  # the key of a task sent ahead (``submit``), not yet collected
+        self._in_flight = False  # a task was sent and its result not yet read
         self.replaced = 0  # workers replaced after a failure (for logs and tests)
         atexit.register(self.close)
 
     def analyse(self, task: AnalysisTask) -> Analysed:
-        conn, process = self._ensure()
+        self.drop_pending()
+        self.submit(task, None)
+        return self.result()
+
+    def submit(self, task: AnalysisTask, key: Hashable) -> None:
+        """Send ``task`` without waiting (``key`` names it for ``pending``); ``result`` collects it."""
+        conn, _process = self._ensure()
         try:
             conn.send(task)
+        except (OSError, BrokenPipeError):
+            self._discard()
+            conn, _process = self._ensure()
+            conn.send(task)
+        self.pending, self._in_flight = key, True
+
+    def drop_pending(self) -> None:
+        """Collect and forget a task sent ahead whose file turned out different (or never came)."""
+        if self._in_flight:
+            with contextlib.suppress(InputFileError):
+                self.result()
+
+    def result(self) -> Analysed:
+        """The analysis of the task sent last; raises ``InputFileError`` as ``analyse`` does."""
+        conn, process = self._ensure_sent()
+        self.pending, self._in_flight = None, False
+        try:
             if not conn.poll(self.settings.file_timeout_s):
                 self._discard()
                 raise too_complex(f"处理超过 {self.settings.file_timeout_s:g} 秒")
@@ -170,6 +196,10 @@ class AnalysisWorker:
             raise too_complex(str(value))
         raise internal_error(str(value))
 
+    def _ensure_sent(self) -> tuple[Connection, BaseProcess]:
+        assert self._in_flight and self._conn is not None and self._process is not None, "no task sent"
+        return self._conn, self._process
+
     def _ensure(self) -> tuple[Connection, BaseProcess]:
         if self._process is not None and self._conn is not None and self._process.is_alive():
             return self._conn, self._process
@@ -187,6 +217,7 @@ class AnalysisWorker:
     def _discard(self) -> None:
         process, conn = self._process, self._conn
         self._process = self._conn = None
+        self.pending, self._in_flight = None, False
         if conn is not None:
             conn.close()
         if process is not None:
