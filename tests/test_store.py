@@ -3,6 +3,7 @@ log, case numbering, the rows callers read back."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -166,6 +167,10 @@ def test_questions_penalties_lists_and_archives(store_url: str, open_db: OpenDb)
         tx.answer_question(question.id, "是", "张三")
         tx.sync_questions(case_id, [])  # an answered question keeps its answer
     assert store.answers_for(case_id) == {"UNIT:unit": "是"} and store.questions() == []
+    with store.begin() as tx:  # a question about a scan another case's evaluation settled
+        tx.sync_questions(case_id, [dataclasses.replace(ask, key="SCAN_MATCH:7")])
+        tx.withdraw_questions("SCAN_MATCH:7")
+    assert store.questions() == [] and store.answers_for(case_id) == {"UNIT:unit": "是"}
     # An undated decision first (NULLs sort first on both databases).
     penalties = store.penalties()
     assert [p.decision_no for p in penalties] == [None, "烟工信罚〔2026〕1号"]

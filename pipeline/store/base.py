@@ -240,6 +240,9 @@ class StoreTx(Protocol):
     def answer_question(self, question_id: int, answer: str, actor: str) -> Question:
         """Record an answer (one of the options: else ``ValueError``; no such question: ``KeyError``)."""
         ...
+    def withdraw_questions(self, key: str) -> None:
+        """Withdraw the open questions with ``key`` on any case (their subject was settled elsewhere)."""
+        ...
 
     # --- penalties (行政处罚决定书)
     def add_penalty(self, file_id: int, case_id: str | None, fields: dict[str, Any]) -> None: ...

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from pipeline.core.codes import CaseStatus, FileStatus
-from pipeline.core.errors import StoreError
+from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 from pipeline.store.claims import ClaimStore, lock_key
@@ -271,6 +271,8 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         try:
             with self.engine.begin() as conn:
                 yield SqlTx(conn)
+        except OperationalError as exc:
+            raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"写入数据库失败：{exc}。请检查数据目录的权限和磁盘空间后重试。") from exc
 
