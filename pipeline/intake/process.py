@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -148,7 +149,8 @@ def analyse(ctx: Context, received: Received) -> Analysed:
 def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
     """A private copy of the inbox file ``path`` to the worker, keyed as ``analyse`` will ask for it."""
     inbox = ctx.settings.inbox
-    ahead = ctx.settings.jobs_dir / "ahead"
+    # One folder per worker process: workers on other machines share the data folder.
+    ahead = ctx.settings.jobs_dir / f"ahead-{socket.gethostname()}-{os.getpid()}"
     shutil.rmtree(ahead, ignore_errors=True)
     try:
         ahead.mkdir(parents=True)
