@@ -16,7 +16,7 @@ import pytest
 
 from pipeline.core.settings import Settings, load_settings
 from pipeline.documents.libreoffice import Converter
-from pipeline.intake.process import LISTS_FOLDER
+from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.samples.demo import (
     write_check_table,
     write_roster_sheet,
@@ -143,6 +143,14 @@ def samples(settings: Settings, rng: random.Random) -> Samples:
     return Samples(settings, rng)
 
 
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    """An open context on the workspace (modules that need other settings define their own)."""
+    context = open_context(settings)
+    yield context
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormPdfs]:
     """The printed forms of cases as LibreOffice PDFs with their box geometry, cached per test module."""
@@ -162,7 +170,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
                 "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval,
                 "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0",
-                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds)})
+                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds),
+                "SHUANGSUI_DATABASE_URL": settings.database_url,
+                "SHUANGSUI_CLAIM_LEASE_SECONDS": str(settings.claim_lease_seconds)})
     return env
 
 

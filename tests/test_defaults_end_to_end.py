@@ -4,7 +4,7 @@ No ``shuangsui.toml`` and no ``SHUANGSUI_*`` variable: every value is the defaul
 ``pipeline/core/settings.py``, which the expectations below are built from (folder names, the case
 prefix, the bureau printed on the 公示表, the archive's reference code, the publication deadline).
 The README promises: 公示表 as Word and PDF, the 汇总, the website files, the 双公示 export, the
-综合科 bundle, archive packages, the forms to print for an open case, 退回 with its explanation,
+综合科 bundle, archive packages (on the next pass over an empty inbox), the forms to print for an open case, 退回 with its explanation,
 待补充 with its note, and a receipt line for every file.
 """
 
@@ -107,10 +107,15 @@ def test_fresh_folder_with_defaults_only(tmp_path: Path) -> None:
         assert f"  {Path(name).name}  → " in receipt, name
     assert len([line for line in receipt.splitlines() if "  → " in line]) == len(dropped)
 
-    # Defaults on: the 双公示 export, the monthly 综合科 bundle for November, archive packages named from
-    # the archive defaults (全宗号-门类·年度-保管期限-机构代码-件号).
+    # Defaults on: the 双公示 export, the monthly 综合科 bundle for November.
     assert list((outbox / "双公示").glob("行政处罚-*.xlsx"))
     assert DEFAULTS.bundle_interval == "month" and (outbox / "综合科" / "2026-11.zip").is_file()
+
+    # Archive packages (archive_auto) are not made in the pass that had files, but in the next pass
+    # over an empty inbox (运维: 归档包不在处理文件的那一轮生成), named from the archive defaults
+    # (全宗号-门类·年度-保管期限-机构代码-件号).
+    assert DEFAULTS.archive_auto and not list(outbox.glob("归档/*/*.zip"))
+    shuangsui(tmp_path, "process")
     packages = sorted(p.name for p in (outbox / "归档" / "2026").glob("*.zip"))
     prefix = f"{DEFAULTS.archive_fonds}-{DEFAULTS.archive_category}·2026-{DEFAULTS.archive_retention}-"
     assert packages == [f"{prefix}{DEFAULTS.archive_org_code}-{n:04d}.zip" for n in range(1, 5)]

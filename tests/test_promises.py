@@ -10,7 +10,6 @@ import dataclasses
 import datetime as dt
 import random
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -27,17 +26,10 @@ from pipeline.intake.process import Context, Outcome, open_context, process_inbo
 from pipeline.rules.bureau import SEEN
 from pipeline.samples.demo import fill_demo_inbox
 from pipeline.samples.scan_synth import FormPdfs, Marks, Scanning, mark_page, rasterise, scan_page, write_scan
-from tests.conftest import Samples
+from tests.conftest import Samples, process_json, run_cli
 from tests.end_states import assert_published
 
 pytestmark = pytest.mark.libreoffice
-
-
-@pytest.fixture
-def ctx(settings: Settings) -> Iterator[Context]:
-    context = open_context(settings)
-    yield context
-    context.close()
 
 
 def run(ctx: Context) -> dict[str, Outcome]:
@@ -236,3 +228,45 @@ def test_a_receipt_tells_where_the_file_went_even_when_its_case_moved_on(setting
         assert "（现待补充）  （" in lines[Path(still.name).name]  # a case still waiting keeps its note
     finally:
         ctx.close()
+
+
+def test_a_last_result_date_moves_the_publication_deadline(settings: Settings, samples: Samples) -> None:
+    """使用说明: ``shuangsui case 案卷编号 --last-result-date 2026-11-20`` 登记综合检查最后一项结果的确定日期
+    （期限从这天算起），案卷随即重新核对."""
+    samples.lists(companies=samples.companies[1:])  # the case stays open: its company is not listed yet
+    samples.check_table("检查表.docx")
+    case_id = next(f["case"] for f in process_json(settings) if f["name"] == "检查表.docx")
+    proc = run_cli(settings, "case", case_id, "--last-result-date", "2026-11-20")
+    assert proc.returncode == 0, proc.stderr
+    assert "当前状态：待补充" in proc.stdout
+    ctx = open_context(settings)
+    try:
+        case = ctx.store.get_case(case_id)
+        # 20 working days (第十三条) after Friday 2026-11-20, no holiday in between: 2026-12-18.
+        assert case is not None and case.due_publish == "2026-12-18"
+    finally:
+        ctx.close()
+    shown = run_cli(settings, "case", case_id)
+    assert shown.returncode == 0 and "2026-12-18" in shown.stdout
+
+
+def test_a_check_registered_as_targeted_is_not_published(settings: Settings, samples: Samples) -> None:
+    """使用说明: ``--targeted 是`` 登记这是针对特定对象的检查（不是双随机，不按双随机公示）."""
+    samples.lists(companies=samples.companies[1:])
+    samples.check_table("检查表.docx")
+    case_id = next(f["case"] for f in process_json(settings) if f["name"] == "检查表.docx")
+    proc = run_cli(settings, "case", case_id, "--targeted", "是")
+    assert proc.returncode == 0, proc.stderr
+    for path in (settings.inbox / "名录库").iterdir():
+        path.unlink()
+    samples.lists()  # the company arrives: a 双随机 check would now be published
+    process_json(settings)
+    ctx = open_context(settings)
+    try:
+        case = ctx.store.get_case(case_id)
+        assert case is not None and case.status is CaseStatus.received
+        assert "NOT_RANDOM" in {f["code"] for f in case.findings or []}
+    finally:
+        ctx.close()
+    assert not list((settings.outbox / "公示表").glob("*.docx"))
+    assert not list((settings.outbox / "网站公示").glob("*.pdf"))

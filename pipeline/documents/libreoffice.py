@@ -387,6 +387,7 @@ class Converter(_Converting):
             ]
             if not self.fontconfig.is_file():
                 write_fontconfig(self.fontconfig)
+            offline_profile(self.profile_dir)
             error = self._run(command, work, self.timeout * -(-len(items) // TIMEOUT_FILES))
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
@@ -435,6 +436,41 @@ class Converter(_Converting):
         """Throw the profile away (after a timeout or crash it may be damaged or still locked)."""
         self.resets += 1
         shutil.rmtree(self.profile_dir, ignore_errors=True)
+
+
+# Documents from outside may link pictures, style sheets or templates on the web; opening them must not
+# fetch anything (it would tell the sender the file was opened, and from where). Links from documents
+# are blocked, every web request goes to a proxy on a closed local port, and macros never run.
+_OFFLINE_MARK = "shuangsui-offline"
+_OFFLINE_ITEMS = [
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+    ("/org.openoffice.Inet/Settings", "ooInetProxyType", "1"),
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyName", "127.0.0.1") for kind in ("HTTP", "HTTPS", "FTP")],
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyPort", "9") for kind in ("HTTP", "HTTPS", "FTP")],
+    ("/org.openoffice.Inet/Settings", "ooInetNoProxy", ""),
+]
+
+
+def offline_profile(profile_dir: Path) -> None:
+    """Make the profile's settings keep soffice off the network (written before its first start)."""
+    xcu = profile_dir / "user" / "registrymodifications.xcu"
+    text = xcu.read_text(encoding="utf-8", errors="replace") if xcu.is_file() else ""
+    if _OFFLINE_MARK in text:
+        return
+    items = "".join(f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value>'
+                    f"</prop></item>\n" for path, name, value in _OFFLINE_ITEMS)
+    if "</oor:items>" in text:
+        text = text.replace("</oor:items>", f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>", 1)
+    else:
+        text = ('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+                'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+                f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>\n")
+    xcu.parent.mkdir(parents=True, exist_ok=True)
+    tmp = xcu.with_name(f"{xcu.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(xcu)
 
 
 def _stage(source: Path, link: Path) -> Path:

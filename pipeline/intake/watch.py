@@ -21,8 +21,10 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.archive.idle import IdleArchiver
 from pipeline.cases.context import Context
+from pipeline.cases.public_forms import prepare_direct_pdfs
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FindingCode
+from pipeline.core.errors import DatabaseUnavailableError
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
 from pipeline.intake.process import process_inbox, skipped_outcome
@@ -71,6 +73,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
     reported: dict[Path, FindingCode] = {}
     away: str | None = None
+    db_down = False  # said once until it is back
     archiver = IdleArchiver(ctx)
 
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
@@ -78,6 +81,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
         wake.set()
 
     clear_leftovers_of(ctx)  # of a run that was killed
+    prepare_direct_pdfs(settings)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -109,7 +113,18 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                 del reported[gone]
             ready = tracker.ready(candidates)
             if ready:
-                process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                try:
+                    process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                except DatabaseUnavailableError as exc:
+                    if not db_down:
+                        notice(exc.message)
+                    db_down = True
+                    wake.wait(timeout=settings.poll_seconds)  # the same files again next round
+                    wake.clear()
+                    continue
+                if db_down:
+                    notice("数据库已恢复，继续处理。")
+                db_down = False
                 archiver.changed()
                 for path in ready:
                     tracker.forget(path)

@@ -17,10 +17,10 @@ from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from pipeline.core.codes import CaseStatus, FileStatus
-from pipeline.core.errors import StoreError
+from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 from pipeline.store.claims import ClaimStore, lock_key
@@ -207,10 +207,11 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
     """The default store. ``url`` is an SQLite or PostgreSQL SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
 
     def __init__(self, url: str) -> None:
+        self._version_rows: dict[int, list[dict[str, Any]]] = {}
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(driver_url(url), pool_pre_ping=True)
+            self.engine: Engine = create_engine(driver_url(url))
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self.migrate()
@@ -270,6 +271,8 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         try:
             with self.engine.begin() as conn:
                 yield SqlTx(conn)
+        except OperationalError as exc:
+            raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"写入数据库失败：{exc}。请检查数据目录的权限和磁盘空间后重试。") from exc
 
@@ -316,9 +319,6 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
 
     def penalty_cases(self) -> list[CaseRow]:
         return [case_row(r) for r in self._rows("SELECT * FROM cases WHERE penalty=1 ORDER BY check_date DESC NULLS LAST, id DESC")]
-
-    def files_for_case(self, case_id: str) -> list[FileRow]:
-        return [file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
 
     def case_findings(self, case_id: str) -> list[FindingRow]:
         """The case's current findings, as its last evaluation left them."""
@@ -387,8 +387,12 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         return [] if version is None else self.list_version_rows(version.id)
 
     def list_version_rows(self, version_id: int) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
-        return [json.loads(r.data) for r in rows]
+        # A version's rows never change once imported: read them once per store (every evaluation asks).
+        cached = self._version_rows.get(version_id)
+        if cached is None:
+            rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
+            cached = self._version_rows[version_id] = [json.loads(r.data) for r in rows]
+        return [dict(r) for r in cached]  # callers may change their copy
 
     def close(self) -> None:
         self.engine.dispose()
