@@ -170,7 +170,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
                 "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval,
                 "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0",
-                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds)})
+                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds),
+                "SHUANGSUI_DATABASE_URL": settings.database_url,
+                "SHUANGSUI_CLAIM_LEASE_SECONDS": str(settings.claim_lease_seconds)})
     return env
 
 

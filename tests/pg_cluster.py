@@ -70,7 +70,8 @@ class Cluster:
         self._run("pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options)
 
     def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+        # Through the unix socket: on a busy machine a round trip costs a fraction of TCP's.
+        return f"postgresql://postgres@/{database}?host={self.root}&port={self.port}"
 
     def new_database(self) -> str:
         """The URL of a new, empty database."""

@@ -1,4 +1,5 @@
-"""Electronic seals and signatures (电子签章) pasted into the boxes' cells of a typed Word check table:
+"""Electronic seals and signatures (电子签章) pasted into the boxes' cells of a typed Word check table
+(or that form saved as PDF by LibreOffice):
 read as box evidence (source electronic), and with ``accept_electronic_seal`` the case needs no scan
 for those boxes. The seal is drawn with Pillow and inserted with python-docx, as Word would hold it."""
 
@@ -17,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.settings import Settings
+from pipeline.documents.libreoffice import Converter
 from pipeline.extract import extract_file
 from pipeline.intake.process import Context, open_context, process_inbox
 from tests.conftest import Samples
@@ -96,6 +98,22 @@ def test_seal_and_signature_images_in_the_boxes_are_electronic_evidence(samples:
     assert all(e["present"] is True and e["source"] == "electronic" for e in extraction.evidence.values())
     assert extraction.evidence["dept_opinion_seal"]["score"] > 0.9  # its ink is red
     assert extract_file(samples.check_table("检查表-无签章.docx", folder=tmp_path)).evidence == {}
+
+
+@pytest.mark.libreoffice
+def test_the_same_word_form_saved_as_pdf_keeps_its_electronic_evidence(samples: Samples, tmp_path: Path) -> None:
+    path = samples.check_table("检查表-电子签章.docx", folder=tmp_path)
+    paste(path, {"dept_opinion_seal": seal_png(), "leader_approval_signature": signature_png(),
+                 "authority_opinion_seal": logo_png(), "authority_seal": seal_png()})
+    with Converter() as converter:
+        pdf = converter.convert(path, "pdf", tmp_path / "pdf")
+    extraction = extract_file(pdf)
+    assert extraction.form == "check_table"
+    assert set(extraction.evidence) == {"dept_opinion_seal", "leader_approval_signature", "authority_seal"}
+    assert all(e["source"] == "electronic" for e in extraction.evidence.values())
+    plain = samples.check_table("检查表-无签章.docx", folder=tmp_path)
+    with Converter() as converter:
+        assert extract_file(converter.convert(plain, "pdf", tmp_path / "pdf")).evidence == {}
 
 
 @pytest.fixture

@@ -44,6 +44,24 @@ def test_tracker_waits_for_an_unchanged_size_and_mtime(tmp_path: Path) -> None:
     assert tracker.ready([path], now=4.6) == [path]
 
 
+def test_tracker_says_when_the_first_file_would_have_settled(tmp_path: Path) -> None:
+    """The watcher sleeps until then (not in steps of settle/2): a 公示表 appears settle seconds after
+    its check table was complete, plus the processing."""
+    first, empty = tmp_path / "a.docx", tmp_path / "b.docx"
+    first.write_bytes(b"x")
+    empty.write_bytes(b"")
+    tracker = SettleTracker(settle=2.0, empty_wait=30.0)
+    assert tracker.next_due() is None
+    tracker.ready([first, empty], now=10.0)
+    assert tracker.next_due() == 12.0  # the placeholder waits longer: 40.0
+    first.write_bytes(b"xy")
+    tracker.ready([first, empty], now=11.0)  # changed: its clock starts again
+    assert tracker.next_due() == 13.0
+    assert tracker.ready([first, empty], now=13.0) == [first]
+    tracker.forget(first)
+    assert tracker.next_due() == 40.0
+
+
 def test_tracker_does_not_trust_an_old_mtime(tmp_path: Path) -> None:
     path = tmp_path / "copied.docx"
     path.write_bytes(b"x" * 10)

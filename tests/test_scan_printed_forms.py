@@ -17,7 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from pipeline.cases import review
-from pipeline.cases.scanmatch import match_by_text
+from pipeline.cases.scanmatch import TextMatch, match_by_text
 from pipeline.cases.scanwork import note_name
 from pipeline.core.codes import FileStatus
 from pipeline.core.settings import Settings
@@ -135,6 +135,9 @@ def test_text_matching_takes_one_case_allows_a_misread_character_and_never_guess
     by_code = match_by_text({"uscc": "91370602MA3C123456"}, cases, lambda code: "山东华泰化工有限公司")
     assert by_code.case_id == "C3"
     assert match_by_text({"inspected_unit": "完全不同的公司"}, cases).case_id is None
+    # Page 2 alone shows only a date: even one case of that date is a candidate, never the match.
+    assert match_by_text({"check_start": "2026-11-20"}, cases) == TextMatch(None, ("C2",))
+    assert match_by_text({"check_start": "2026-11-09"}, cases) == TextMatch(None, ("C1", "C3"))
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ log, case numbering, the rows callers read back."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 
@@ -166,6 +167,10 @@ def test_questions_penalties_lists_and_archives(store_url: str, open_db: OpenDb)
         tx.answer_question(question.id, "是", "张三")
         tx.sync_questions(case_id, [])  # an answered question keeps its answer
     assert store.answers_for(case_id) == {"UNIT:unit": "是"} and store.questions() == []
+    with store.begin() as tx:  # a question about a scan another case's evaluation settled
+        tx.sync_questions(case_id, [dataclasses.replace(ask, key="SCAN_MATCH:7")])
+        tx.withdraw_questions("SCAN_MATCH:7")
+    assert store.questions() == [] and store.answers_for(case_id) == {"UNIT:unit": "是"}
     # An undated decision first (NULLs sort first on both databases).
     penalties = store.penalties()
     assert [p.decision_no for p in penalties] == [None, "烟工信罚〔2026〕1号"]
@@ -237,3 +242,11 @@ def test_exclusive_sections_wait_for_each_other_on_postgresql(pg_cluster: Cluste
             pass
     thread.join(timeout=30)
     assert entered.is_set() and advisory(True) == 0 and advisory(False) == 0
+
+
+def test_marks_shared_by_workers(store_url: str, open_db: OpenDb) -> None:
+    first, second = open_db(store_url), open_db(store_url)
+    assert first.mark("finish_pass") is None
+    first.set_mark("finish_pass", 41)
+    second.set_mark("finish_pass", 42)
+    assert first.mark("finish_pass") == 42

@@ -49,6 +49,10 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
         shutil.rmtree(job, ignore_errors=True)
     if status is not CaseStatus.incomplete and status is not CaseStatus.review:
         _remove_waiting_notes(ctx, case_id)
+    # Both 公示表 files out (the PDF is drawn with the Word file): the website copy too, and 已公示 is
+    # recorded in the same transaction as the outputs (one commit fewer per file).
+    website = (public_forms.website_copy(ctx, case, public_forms.public_form_of(ctx.settings, case, evaluation),
+                                         rows) if status is CaseStatus.publishable else None)
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)
@@ -65,7 +69,12 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
         if adopted:
             tx.update_case(case_id, unit_name=adopted)
             tx.log("case", case_id, "unit_adopted", {"unit": adopted, "written": (case.record or {}).get("inspected_unit")})
-    # A publishable case with both files moves to 已公示 (or gets PDF_PENDING and is retried next pass).
+        if website is not None:
+            public_forms.record_published(tx, case_id, *website)
+    if website is not None:
+        ctx.run.pdf_pending.pop(case_id, None)
+        return CaseOutcome(case_id, CaseStatus.published, evaluation, (*(r.path for r in rows), website[0].path))
+    # Else a publishable case moves to 已公示 once both files are out (or gets PDF_PENDING, retried next pass).
     outcome = CaseOutcome(case_id, status, evaluation, tuple(r.path for r in rows))
     return public_forms.settle_publication(ctx, outcome)
 

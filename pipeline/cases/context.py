@@ -50,6 +50,7 @@ class Runtime:
     - ``public_form_renders``: how many times each case's 公示表 was rendered by this process (the
       render-once promise is tested on it).
     - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
+    - ``ahead``: the next file of the pass, which the worker may read while this one is committed.
     """
 
     pools: dict[tuple[str, int, float], ConverterPool] = field(default_factory=dict)
@@ -61,6 +62,7 @@ class Runtime:
     public_forms: dict[str, RenderedForm] = field(default_factory=dict)
     public_form_renders: Counter[str] = field(default_factory=Counter)
     claims: Closable | None = None
+    ahead: Path | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
         """The pool for ``settings`` (created on first use; raises ``LibreOfficeMissing``)."""

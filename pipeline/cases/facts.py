@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pipeline.cases import lists
@@ -18,7 +19,18 @@ from pipeline.rules.workdays import WorkCalendar
 
 
 def calendar_for(ctx: Context) -> WorkCalendar:
-    return WorkCalendar.load(ctx.settings.calendar_path if ctx.settings.calendar_path.exists() else None)
+    """The working-day calendar, read again only when the override file changes."""
+    path = ctx.settings.calendar_path
+    try:
+        return _calendar(path, path.stat().st_mtime_ns)
+    except FileNotFoundError:
+        return _calendar(None, 0)
+
+
+@functools.lru_cache(maxsize=8)
+def _calendar(path: Path | None, mtime_ns: int) -> WorkCalendar:
+    del mtime_ns  # part of the cache key only: an edited file is read again
+    return WorkCalendar.load(path)
 
 
 def site_records(ctx: Context, case_id: str) -> list[dict[str, Any]]:

@@ -42,7 +42,7 @@ from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
 from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import PDFA2B_FILTER
-from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
+from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports, warm_up
 from pipeline.documents.render import (
     PUBLIC_FORM_TEMPLATE,
     PreparedTemplate,
@@ -51,6 +51,7 @@ from pipeline.documents.render import (
 )
 from pipeline.rules.bureau import Evaluation, evaluate
 from pipeline.store import CaseRow, OutputRow
+from pipeline.store.base import StoreTx
 from pipeline.store.outbox import PUBLIC_FORMS, WEBSITE, publish, safe_filename
 
 if TYPE_CHECKING:
@@ -220,6 +221,18 @@ def direct_pdf(settings: Settings, form: PublicForm, stem: str, out_dir: Path) -
     except LayoutUnsupported as exc:
         log.info("公示表 %s drawn by LibreOffice instead: %s", stem, exc.message)
         return None
+    except ShuangsuiError as exc:  # fonts missing: LibreOffice (which needs them too) says what to install
+        log.warning("公示表 %s: PDF not drawn directly: %s", stem, exc.message)
+        return None
+
+
+def prepare_direct_pdfs(settings: Settings) -> None:
+    """Open the 公示表 PDF fonts before the first file comes (``watch``): its PDF then waits for nothing."""
+    if settings.public_form_pdf_direct and supports(settings.templates_dir / PUBLIC_FORM_TEMPLATE):
+        try:
+            warm_up()
+        except ShuangsuiError as exc:  # no fonts: each 公示表 falls back to LibreOffice and says so
+            log.warning("公示表 PDF fonts not available: %s", exc.message)
 
 
 def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> dict[Path, Path]:
@@ -305,24 +318,40 @@ def settle_publication(ctx: Context, outcome: CaseOutcome) -> CaseOutcome:
         outcome.evaluation, findings=(*outcome.evaluation.findings, finding)))
 
 
-def _publish_if_complete(ctx: Context, case: CaseRow, form: PublicForm) -> str | None:
-    """With .docx and .pdf in the outbox: the PDF onto the website, the case 已公示; the website path."""
+def website_copy(ctx: Context, case: CaseRow, form: PublicForm,
+                 new_outputs: Sequence[OutputRow] = ()) -> tuple[OutputRow, dict[str, Any]] | None:
+    """With the .docx and .pdf in the outbox (recorded, or in ``new_outputs`` about to be): the PDF
+    published onto the website; returns its output row and the ``published`` event detail, for the
+    caller to record in its transaction (the case then moves to 已公示). None while a file is missing."""
     stem = public_form_stem(case)
     docx_rel, pdf_rel = f"{PUBLIC_FORMS}/{stem}.docx", f"{PUBLIC_FORMS}/{stem}.pdf"
-    recorded = {(o.kind, o.path) for o in ctx.store.outputs_for_case(case.id)}
+    recorded = {(o.kind, o.path) for o in ctx.store.outputs_for_case(case.id)} | {(o.kind, o.path) for o in new_outputs}
     outbox = ctx.settings.outbox
     for kind, rel in ((DOCX_KIND, docx_rel), (PDF_KIND, pdf_rel)):
         if (kind, rel) not in recorded or not (outbox / rel).is_file():
             return None
     web_rel = f"{WEBSITE}/{stem}.pdf"
-    sha = publish(outbox / pdf_rel, outbox / web_rel)
+    row = OutputRow(case.id, None, WEBSITE_PDF_KIND, web_rel, publish(outbox / pdf_rel, outbox / web_rel))
+    return row, {"form": form.as_json(), "docx": docx_rel, "pdf": pdf_rel, "website_pdf": web_rel}
+
+
+def record_published(tx: StoreTx, case_id: str, row: OutputRow, detail: dict[str, Any]) -> None:
+    """Within ``tx``: the website copy of ``website_copy`` recorded, the case 已公示."""
+    tx.add_output(row)
+    tx.log("case", case_id, EVENT_PUBLISHED, detail)
+    tx.update_case(case_id, status=CaseStatus.published)
+
+
+def _publish_if_complete(ctx: Context, case: CaseRow, form: PublicForm) -> str | None:
+    """With .docx and .pdf in the outbox: the PDF onto the website, the case 已公示; the website path."""
+    copied = website_copy(ctx, case, form)
+    if copied is None:
+        return None
+    row, detail = copied
     with ctx.store.begin() as tx:
-        tx.add_output(OutputRow(case.id, None, WEBSITE_PDF_KIND, web_rel, sha))
-        tx.log("case", case.id, EVENT_PUBLISHED,
-               {"form": form.as_json(), "docx": docx_rel, "pdf": pdf_rel, "website_pdf": web_rel})
-        tx.update_case(case.id, status=CaseStatus.published)
+        record_published(tx, case.id, row, detail)
     ctx.run.pdf_pending.pop(case.id, None)
-    return web_rel
+    return row.path
 
 
 def _pdf_pending(ctx: Context, case_id: str, findings: Sequence[Finding]) -> Finding:

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 
 from pipeline.cases.context import Context
 from pipeline.cases.lists import unit_directory
-from pipeline.cases.scanmatch import TextMatch, match_by_text
+from pipeline.cases.scanmatch import TextMatch, match_by_text, near
 from pipeline.core.codes import FindingCode
 from pipeline.core.evidence import FORM_LABELS
-from pipeline.store import Ask
+from pipeline.core.text import company_key
+from pipeline.store import Ask, CaseRow
 
 KEY_PREFIX = "SCAN_MATCH:"  # + the scan document's id
 NONE_OF_THEM = "都不是"
@@ -56,8 +57,13 @@ def chosen_case(ctx: Context, scan_id: int) -> str | None:
 
 def choice_asks(ctx: Context, case_id: str) -> list[Ask]:
     """The questions ``case_id`` carries: waiting scans whose first candidate it is."""
-    asks = []
+    asks: list[Ask] = []
+    case = ctx.store.get_case(case_id)
+    if case is None:
+        return asks
     for scan, file in ctx.store.unmatched_scans():
+        if not _may_name(scan.hints, case):
+            continue  # the full match reads every case: only for a scan that may name this one
         found = text_match(ctx, scan.hints)
         if not found.candidates or found.candidates[0] != case_id:
             continue
@@ -69,6 +75,14 @@ def choice_asks(ctx: Context, case_id: str) -> list[Ask]:
                         "；".join(_describe(ctx, c) for c in found.candidates),
                         (*found.candidates, NONE_OF_THEM)))
     return asks
+
+
+def _may_name(hints: Mapping[str, str], case: CaseRow) -> bool:
+    if hints.get("uscc"):
+        return True
+    if hints.get("inspected_unit"):
+        return near(company_key(hints["inspected_unit"]), case.unit_key or "")
+    return bool(hints.get("check_start")) and (case.check_date or "")[:10] == hints["check_start"][:10]
 
 
 def _read(hints: Mapping[str, str]) -> str:

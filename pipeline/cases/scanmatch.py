@@ -28,7 +28,7 @@ class TextMatch:
     candidates: tuple[str, ...]  # the cases it could be when more than one is left (none chosen)
 
 
-def _near(a: str, b: str) -> bool:
+def near(a: str, b: str) -> bool:
     return bool(a) and bool(b) and (a == b or difflib.SequenceMatcher(None, a, b).ratio() >= NEAR_NAME)
 
 
@@ -61,7 +61,7 @@ def match_by_text(hints: Mapping[str, str], cases: Sequence[Any],
     unit = company_key(hints.get("inspected_unit"))
     by_code = company_key(unit_of_uscc(hints["uscc"])) if unit_of_uscc and hints.get("uscc") else ""
     exact = [c for c in open_cases if c.unit_key and c.unit_key in (unit, by_code)]
-    pool = exact or [c for c in open_cases if c.unit_key and _near(c.unit_key, unit)]
+    pool = exact or [c for c in open_cases if c.unit_key and near(c.unit_key, unit)]
     if not pool:
         return TextMatch(None, ())
     if len(pool) > 1 and day:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cases.context import Context
-from pipeline.cases.scanchoice import chosen_case, text_match, unit_of_uscc
+from pipeline.cases.scanchoice import chosen_case, question_key, text_match, unit_of_uscc
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
 from pipeline.core.evidence import CHECK_TABLE, ELECTRONIC, FORM_LABELS, ScanBoxRow
 from pipeline.core.models import Finding
@@ -243,6 +243,7 @@ def rematch_unmatched(ctx: Context) -> list[str]:
         if form is None:
             continue
         with ctx.store.begin() as tx:
+            tx.withdraw_questions(question_key(scan.id))  # a question left on a case published meanwhile
             if tx.match_scan_document(scan.id, case_id, form, how) == 0:
                 tx.accept_scan_file(file.id, case_id)
                 (ctx.settings.outbox / note_name(file.original_name)).unlink(missing_ok=True)

@@ -8,10 +8,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.errors import ConfigError, StoreError
+from pipeline.core.errors import ConfigError, ShuangsuiError, StoreError
 from pipeline.core.settings import Settings
 from pipeline.documents.fonts import check_serif
+from pipeline.documents.glyphs import find_face
 from pipeline.documents.libreoffice import LibreOfficeMissing, find_soffice
+from pipeline.documents.public_pdf import FACE_PATTERNS, supports
+from pipeline.documents.render import PUBLIC_FORM_TEMPLATE
 from pipeline.outputs.publicity import BUREAU_USCC_WARNING
 from pipeline.rules.workdays import WorkCalendar, doctor_check
 from pipeline.scan import ocr
@@ -94,11 +97,25 @@ def _bureau_uscc(settings: Settings) -> Check:
     return Check("双公示导出", True, f"处罚机关统一社会信用代码 {settings.bureau_uscc}")
 
 
+def _public_form_pdf(settings: Settings) -> Check:
+    """The 公示表 PDF drawn directly: which fonts it embeds, or why LibreOffice converts it instead."""
+    name = "公示表 PDF"
+    if not settings.public_form_pdf_direct:
+        return Check(name, True, "由 LibreOffice 转换（设置项 public_form_pdf_direct = false）")
+    if not supports(settings.templates_dir / PUBLIC_FORM_TEMPLATE):
+        return Check(name, True, "公示表模板已修改，PDF 由 LibreOffice 转换（每批多花几秒）")
+    try:
+        fonts = "、".join(sorted({find_face(pattern)[0].name for pattern in FACE_PATTERNS.values()}))
+    except ShuangsuiError as exc:
+        return Check(name, False, exc.message)
+    return Check(name, True, f"直接生成 PDF/A-2b，嵌入字体 {fonts}")
+
+
 def _ocr() -> Check:
     # Optional: without the [ocr] extra scans are still matched by their QR codes.
     return Check("文字识别（可选）", ocr.available(), ocr.describe(), optional=True)
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [_libreoffice(settings), _cjk_fonts(), _serif_font(), _templates(settings), _database(settings), _calendar(settings),
-            _bureau_uscc(settings), _ocr()]
+    return [_libreoffice(settings), _cjk_fonts(), _serif_font(), _public_form_pdf(settings), _templates(settings),
+            _database(settings), _calendar(settings), _bureau_uscc(settings), _ocr()]

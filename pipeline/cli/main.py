@@ -349,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
-        console.print(f"[red]内部错误：[/]{type(exc).__name__}: {exc}。请加 -v 重新运行并把输出发给信息化人员。")
+        console.print(f"[red]内部错误：[/]{type(exc).__name__}: {escape(str(exc))}。请加 -v 重新运行并把输出发给信息化人员。")
         return int(ExitCode.other_error)
 
 

@@ -54,7 +54,7 @@ _RULE = 0.5
 _AUTOSPACE = 0.2  # em between CJK and Latin letters or digits (Writer's "Asian/non-Asian spacing")
 
 # As the template names them (宋体 text, a 黑体 bold title, Times New Roman Latin), resolved with soffice's aliases.
-_FACES = {"cjk": "宋体:lang=zh-cn:style=Regular", "cjk-b": "黑体:lang=zh-cn:style=Bold",
+FACE_PATTERNS = {"cjk": "宋体:lang=zh-cn:style=Regular", "cjk-b": "黑体:lang=zh-cn:style=Bold",
           "lat": "Times New Roman:style=Regular", "lat-b": "Times New Roman:style=Bold"}
 # The template's languages (w:lang en-US, eastAsia zh-CN) as OpenType language systems: what HarfBuzz
 # selects the fonts' locl substitutions by. Noto CJK has no ENG system, so Latin runs get the default.
@@ -71,7 +71,7 @@ class LayoutUnsupported(OutputError):
 @dataclass(frozen=True)
 class _Glyph:
     char: str
-    font: str  # a key of _FACES
+    font: str  # a key of FACE_PATTERNS
     x: float  # from the start of the line
     advance: float
 
@@ -96,11 +96,16 @@ def _weak(char: str) -> bool:
 
 @functools.lru_cache(maxsize=4)
 def _faces() -> dict[str, Face]:
-    return {key: face(*find_face(pattern)) for key, pattern in _FACES.items()}
+    return {key: face(*find_face(pattern)) for key, pattern in FACE_PATTERNS.items()}
+
+
+def warm_up() -> None:
+    """Open the fonts now (about a second, once per process) rather than at the first 公示表."""
+    _faces()
 
 
 def _face(key: str) -> Face:
-    """The face of a font key: one of ``_FACES``, or ``"lat:latn"``, that face for a run of that script."""
+    """The face of a font key: one of ``FACE_PATTERNS``, or ``"lat:latn"``, that face for a run of that script."""
     base, _, script = key.partition(":")
     found = _faces()[base]
     return found.variant(script, _LANGUAGES[base]) if script else found
@@ -118,7 +123,7 @@ def _shape(text: str, scripts: list[str], bold: bool, size: float) -> list[_Glyp
     faces = _faces()
     cjk, lat = ("cjk-b", "lat-b") if bold else ("cjk", "lat")
     glyphs: list[_Glyph] = []
-    runs: list[tuple[str, str]] = []  # each character's face (a key of _FACES) and script
+    runs: list[tuple[str, str]] = []  # each character's face (a key of FACE_PATTERNS) and script
     x, previous_asian = 0.0, False
     for char, script in zip(text, scripts, strict=True):
         asian = previous_asian if _weak(char) else _asian(char)

@@ -299,10 +299,13 @@ def _open(path: Path) -> Any:
 # --- the seam and the extractor --------------------------------------------------------------
 def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
     """Every table of the Word file ``path`` (nested ones included) as a grid, and its case number."""
-    document = _open(path)
+    return _grids_of(_open(path), display_name or path.name)
+
+
+def _grids_of(document: Any, name: str) -> FormGrids:
     texts: dict[Any, str] = {}
     grids = [_grid(number, tbl, texts) for number, tbl in enumerate(_iter_tables(document), start=1)]
-    return FormGrids(grids, _case_ref(document), display_name or path.name)
+    return FormGrids(grids, _case_ref(document), name)
 
 
 class DocxExtractor(GridExtractor):
@@ -313,11 +316,12 @@ class DocxExtractor(GridExtractor):
     read_grids = staticmethod(read_grids)
 
     def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
-        extraction = super().extract(path, display_name=display_name)
+        document = _open(path)  # once, for the text and for the pictures
+        extraction = self.form.read(_grids_of(document, display_name or path.name))
         if extraction.form != CHECK_TABLE_FORM:
             return extraction
         # Seal and signature images in the boxes' cells (电子签章): evidence with source "electronic".
-        return dataclasses.replace(extraction, evidence=electronic_evidence(_open(path)))
+        return dataclasses.replace(extraction, evidence=electronic_evidence(document))
 
 
 DocxCheckTableExtractor = DocxExtractor

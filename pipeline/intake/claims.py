@@ -18,10 +18,14 @@ import os
 import socket
 import threading
 import uuid
+from contextlib import AbstractContextManager
 
 from pipeline.cases.context import Context
 from pipeline.core.errors import StoreError
+from pipeline.core.models import Extraction
+from pipeline.core.text import company_key
 from pipeline.store.base import Store
+from pipeline.store.claims import CASES_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,20 @@ def claim(ctx: Context, key: str) -> None:
     claims = worker_claims(ctx)
     if claims is not None and not claims.take(key):
         raise ClaimedElsewhere(key)
+
+
+def decision_lock(ctx: Context, extraction: Extraction | None) -> AbstractContextManager[None]:
+    """The lock under which a file's outcome is decided and recorded.
+
+    A check table or site record without a printed case number can only join (or open) a case of its
+    own unit: workers deciding files of different units run side by side (the unit's lock, inside
+    ``CASES_LOCK`` held shared). Anything else (lists, scans, penalty decisions, answers, a form that
+    names its case) may touch any case and takes ``CASES_LOCK`` whole."""
+    unit = company_key(extraction.fields.get("inspected_unit") or "") if extraction else ""
+    if extraction is not None and extraction.form in ("check_table", "site_record") and unit \
+            and not extraction.case_ref:
+        return ctx.store.exclusive(f"shuangsui:unit:{unit}", within=CASES_LOCK)
+    return ctx.store.exclusive(CASES_LOCK)
 
 
 def release_all(ctx: Context) -> None:

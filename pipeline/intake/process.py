@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import os
 import shutil
@@ -34,7 +35,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
-from pipeline.intake.claims import ClaimedElsewhere, claim, release_all
+from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -54,6 +55,7 @@ from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
+PASS_MARK = "finish_pass"  # the last event the latest end of pass saw (several workers)
 
 log = logging.getLogger(__name__)
 
@@ -119,15 +121,49 @@ def _received(file_id: int, path: Path, rel: str, sha: str, st: os.stat_result, 
 # --- stage 2: plan the work in a job folder -----------------------------------------------------
 
 def analyse(ctx: Context, received: Received) -> Analysed:
-    """What the file is, read in the worker process (memory and time limits); refusals are raised."""
+    """What the file is, read in the worker process (memory and time limits); refusals are raised.
+
+    The analysis is a function of the content, name and kind alone, so the worker may have read this
+    file already, from the copy ``_send_ahead`` made while the previous file was being committed; then
+    the next file of the pass (``ctx.run.ahead``) is sent ahead in turn. Two cores work on a batch."""
     worker = ctx.run.worker
     if not isinstance(worker, AnalysisWorker):
         worker = ctx.run.worker = AnalysisWorker(ctx.settings)
-    analysed = worker.analyse(AnalysisTask(received.stored, received.name, received.kind,
-                                           received.rel.split("/")[0] == LISTS_FOLDER))
+    is_list = received.rel.split("/")[0] == LISTS_FOLDER
+    key = (received.sha256, received.name, received.kind, is_list)
+    try:
+        if worker.pending == key:
+            analysed = worker.result()
+        else:
+            analysed = worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
+    finally:
+        upcoming, ctx.run.ahead = ctx.run.ahead, None
+        if upcoming is not None and upcoming.exists():
+            _send_ahead(ctx, worker, upcoming)
     if analysed.refusal is not None:
         raise analysed.refusal.error()
     return analysed
+
+
+def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
+    """A private copy of the inbox file ``path`` to the worker, keyed as ``analyse`` will ask for it."""
+    inbox = ctx.settings.inbox
+    ahead = ctx.settings.jobs_dir / "ahead"
+    shutil.rmtree(ahead, ignore_errors=True)
+    try:
+        ahead.mkdir(parents=True)
+        copy = ahead / "file"
+        digest = hashlib.sha256()
+        with path.open("rb") as src, copy.open("wb") as dst:
+            while chunk := src.read(1 << 20):
+                digest.update(chunk)
+                dst.write(chunk)
+        kind = detect_kind(copy)
+        is_list = path.relative_to(inbox).parts[0] == LISTS_FOLDER
+    except (OSError, ValueError):
+        return  # not readable now: it is analysed in its turn
+    name = display_name(path.name)
+    worker.submit(AnalysisTask(copy, name, kind, is_list), (digest.hexdigest(), name, kind, is_list))
 
 
 def plan_for(received: Received, analysed: Analysed, job: Path, ctx: Context) -> Plan:
@@ -360,7 +396,8 @@ def process_file(path: Path, ctx: Context) -> Outcome:
             raise  # the pass's trouble (database, outbox), not this file's
         except Exception as exc:
             analysed = exc
-        with ctx.store.exclusive(CASES_LOCK):
+        typed = analysed.extraction if isinstance(analysed, Analysed) and analysed.scan is None else None
+        with decision_lock(ctx, typed):
             return _decide(received, analysed, job, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
@@ -419,9 +456,10 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
     outcomes: list[Outcome] = [Outcome(display_name(p.relative_to(inbox).as_posix()), "", FileStatus.ignored, None)
                                for p in ignored]
     outcomes += [skipped_outcome(s, ctx) for s in skipped]
-    for path in paths:
+    for n, path in enumerate(paths):
         if not path.exists():
             continue
+        ctx.run.ahead = paths[n + 1] if n + 1 < len(paths) else None  # read ahead by the worker
         try:
             # Several workers on one database: the first to claim the file takes it; the others go on.
             claim(ctx, f"inbox:{path.relative_to(inbox).as_posix()}")
@@ -476,7 +514,13 @@ def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
     )
     # One worker at a time (several workers on one database); each step is idempotent, so the next
     # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
+    # A pass that archives also stands for one that does not, not the other way round.
+    marks = (f"{PASS_MARK}:archive", PASS_MARK) if archive else (PASS_MARK,)
     with ctx.store.exclusive(CASES_LOCK):
+        if ctx.store.shared and ctx.store.mark(marks[0]) == ctx.store.last_event_id():
+            # Another worker's end of pass came after everything recorded since: nothing left to do.
+            ctx.run.defer_pdfs = False
+            return outputs
         for name, step in steps:
             try:
                 result = step(ctx)
@@ -485,6 +529,10 @@ def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
                 continue
             if isinstance(result, list) and all(isinstance(r, str) for r in result):
                 outputs += result
+        if ctx.store.shared:
+            last = ctx.store.last_event_id()
+            for mark in marks:
+                ctx.store.set_mark(mark, last)
     return outputs
 
 

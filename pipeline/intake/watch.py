@@ -21,6 +21,7 @@ from watchdog.observers.polling import PollingObserver
 
 from pipeline.archive.idle import IdleArchiver
 from pipeline.cases.context import Context
+from pipeline.cases.public_forms import prepare_direct_pdfs
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FindingCode
 from pipeline.core.errors import DatabaseUnavailableError
@@ -80,6 +81,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
         wake.set()
 
     clear_leftovers_of(ctx)  # of a run that was killed
+    prepare_direct_pdfs(settings)
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)

@@ -8,7 +8,10 @@ more than ``file_memory_mb`` beyond what it started with (RLIMIT_AS). Its file g
 ``FILE_TOO_COMPLEX`` or ``INTERNAL_ERROR`` and goes to 退回 like any refused file.
 
 The worker only reads: it never touches the database or the outbox, so the parent's connections and
-threads, which a fork copies, are never used in it.
+threads, which a fork copies, are never used in it. It must not outlive its parent, though: its copy of
+a database socket would keep the parent's PostgreSQL session (and the advisory locks it holds) alive
+after a kill -9. So it closes its copy of the parent's end of the pipe (the parent's death is then an
+end of file) and asks the kernel to kill it when the parent dies (Linux).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import resource
 import signal
 import sys
 import traceback
+from collections.abc import Hashable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
@@ -36,6 +40,7 @@ from pipeline.intake.analysis import Analysed, AnalysisTask, analyse_file
 log = logging.getLogger(__name__)
 
 STOP = None  # sent instead of a task: the worker exits
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
 WORKER_ARENAS = 2
 
@@ -53,10 +58,14 @@ def internal_error(detail: str) -> InputFileError:
         "如仍出错，请把文件和本说明交给信息化人员。", field="file", code=FindingCode.internal_error.value)
 
 
-def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
+def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Connection | None = None,
+           parent_pid: int | None = None) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     sys.unraisablehook = _unraisable
+    _die_with_parent(parent_pid)
+    if parent_end is not None:
+        parent_end.close()
     _limit_arenas()
     if memory_mb > 0:
         # On top of what the fork inherited. Only the soft limit: LibreOffice, started from here for old
@@ -98,6 +107,16 @@ def _unraisable(info: Any) -> None:
         return
 
 
+def _die_with_parent(parent_pid: int | None) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent died before the request took effect. Compared with the pid it had, not with 1: in a
+    # container the parent itself may be process 1.
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
+
+
 def _limit_arenas() -> None:
     """At most ``WORKER_ARENAS`` malloc arenas. glibc gives each thread that allocates (onnxruntime's
     OCR threads, numpy) an arena that reserves 64 MB of address space and keeps freed memory: under
@@ -123,13 +142,38 @@ class AnalysisWorker:
         self.settings = settings
         self._process: BaseProcess | None = None
         self._conn: Connection | None = None
+        self.pending: Hashable | None = None  # the key of a task sent ahead (``submit``), not yet collected
+        self._in_flight = False  # a task was sent and its result not yet read
         self.replaced = 0  # workers replaced after a failure (for logs and tests)
         atexit.register(self.close)
 
     def analyse(self, task: AnalysisTask) -> Analysed:
-        conn, process = self._ensure()
+        self.drop_pending()
+        self.submit(task, None)
+        return self.result()
+
+    def submit(self, task: AnalysisTask, key: Hashable) -> None:
+        """Send ``task`` without waiting (``key`` names it for ``pending``); ``result`` collects it."""
+        conn, _process = self._ensure()
         try:
             conn.send(task)
+        except (OSError, BrokenPipeError):
+            self._discard()
+            conn, _process = self._ensure()
+            conn.send(task)
+        self.pending, self._in_flight = key, True
+
+    def drop_pending(self) -> None:
+        """Collect and forget a task sent ahead whose file turned out different (or never came)."""
+        if self._in_flight:
+            with contextlib.suppress(InputFileError):
+                self.result()
+
+    def result(self) -> Analysed:
+        """The analysis of the task sent last; raises ``InputFileError`` as ``analyse`` does."""
+        conn, process = self._ensure_sent()
+        self.pending, self._in_flight = None, False
+        try:
             if not conn.poll(self.settings.file_timeout_s):
                 self._discard()
                 raise too_complex(f"处理超过 {self.settings.file_timeout_s:g} 秒")
@@ -152,13 +196,18 @@ class AnalysisWorker:
             raise too_complex(str(value))
         raise internal_error(str(value))
 
+    def _ensure_sent(self) -> tuple[Connection, BaseProcess]:
+        assert self._in_flight and self._conn is not None and self._process is not None, "no task sent"
+        return self._conn, self._process
+
     def _ensure(self) -> tuple[Connection, BaseProcess]:
         if self._process is not None and self._conn is not None and self._process.is_alive():
             return self._conn, self._process
         self._discard()
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, self.settings, self.settings.file_memory_mb),
+        args = (child, self.settings, self.settings.file_memory_mb, parent, os.getpid())
+        process = context.Process(target=_serve, args=args,
                                   name="shuangsui-analysis", daemon=True)
         process.start()
         child.close()
@@ -168,6 +217,7 @@ class AnalysisWorker:
     def _discard(self) -> None:
         process, conn = self._process, self._conn
         self._process = self._conn = None
+        self.pending, self._in_flight = None, False
         if conn is not None:
             conn.close()
         if process is not None:

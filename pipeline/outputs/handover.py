@@ -29,6 +29,7 @@ HEADER = ("序号", "文件", "数量/页数", "说明")
 # 16.0 cm of text width on A4 with 2.5 cm margins.
 COLUMNS = (Cm(1.2), Cm(7.4), Cm(2.3), Cm(5.1))
 TABLE_SIZE = Pt(10.5)  # 五号, as in the bureau's tables
+ROW_HEIGHT = Cm(0.8)  # at least: room to tick a row off by hand
 SIDES = (Cm(8.0), Cm(8.0))
 SEAL_HEIGHT = Cm(5.0)  # an official seal is 4.2 cm across
 BODY_FONT, TITLE_FONT = "宋体", "黑体"
@@ -71,6 +72,8 @@ def write_handover(items: Sequence[HandoverItem], out: Path, *, giver: str, rece
         paragraph.paragraph_format.first_line_indent = Pt(-60)
 
     table = fixed_table(document, 1 + len(items), COLUMNS)
+    for row in table.rows:
+        row.height, row.height_rule = ROW_HEIGHT, WD_ROW_HEIGHT_RULE.AT_LEAST
     _header_row(table)
     for n, item in enumerate(items, start=1):
         for cell, text, align in zip(table.rows[n].cells, (str(n), item.name, item.count, item.note),

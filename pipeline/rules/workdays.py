@@ -271,6 +271,9 @@ class WorkCalendar:
         self._overrides = overrides or _Overrides()
         self.source = source
         self._lib_first, self._lib_last = _library_years()
+        # day → DayInfo: chinesecalendar validates every date it is asked (about 0.2 ms), and a case's
+        # deadlines count the same weeks again and again.
+        self._days: dict[dt.date, DayInfo] = {}
 
     @classmethod
     def load(cls, override: Path | None) -> WorkCalendar:
@@ -294,6 +297,12 @@ class WorkCalendar:
     def day_info(self, day: dt.date) -> DayInfo:
         if isinstance(day, dt.datetime):
             day = day.date()
+        known = self._days.get(day)
+        if known is None:
+            known = self._days[day] = self._day_info(day)
+        return known
+
+    def _day_info(self, day: dt.date) -> DayInfo:
         weekend = day.weekday() >= 5
         in_library = self.library_covers(day.year)
         rest, library_name = False, None

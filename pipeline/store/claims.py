@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from pipeline.core.errors import StoreError
 from pipeline.store.sqlcore import SqlReads, now_iso
 
-CASES_LOCK = "shuangsui:cases"  # case numbers, case assignment, evaluation and the end-of-pass steps
+CASES_LOCK = "shuangsui:cases"  # every case: list imports, scans, penalties, archiving and the end-of-pass steps
 
 
 def lock_key(name: str) -> int:
@@ -78,29 +78,48 @@ class ClaimStore(SqlReads):
         except SQLAlchemyError as exc:
             raise StoreError(f"无法释放处理权：{exc}。") from exc
 
+    def mark(self, name: str) -> int | None:
+        """A named mark shared by the workers (e.g. the last event an end of pass saw); None: never set."""
+        value = self._scalar("SELECT value FROM counters WHERE name=:n", n=f"mark:{name}")
+        return None if value is None else int(value)
+
+    def set_mark(self, name: str, value: int) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(text("INSERT INTO counters (name, value) VALUES (:n, :v)"
+                                  " ON CONFLICT (name) DO UPDATE SET value = :v"), {"n": f"mark:{name}", "v": value})
+        except SQLAlchemyError as exc:
+            raise StoreError(f"写入数据库失败：{exc}。") from exc
+
     def claim_owner(self, key: str) -> str | None:
         return self._scalar("SELECT owner FROM claims WHERE key=:k", k=key)
 
     @contextmanager
-    def exclusive(self, name: str) -> Iterator[None]:
-        """Run the body while no other worker on this database runs an ``exclusive(name)`` body."""
+    def exclusive(self, name: str, *, within: str | None = None) -> Iterator[None]:
+        """Run the body while no other worker on this database runs an ``exclusive(name)`` body.
+
+        ``within``: also hold ``within`` shared, so that bodies of different names run side by side
+        but none while another worker holds ``exclusive(within)``."""
         if not self.shared:
             yield
             return
-        key = {"k": lock_key(name)}
+        locks = ([("pg_advisory_lock_shared", "pg_advisory_unlock_shared", lock_key(within))] if within else []) \
+            + [("pg_advisory_lock", "pg_advisory_unlock", lock_key(name))]
         try:
             conn = self.engine.connect()
-            conn.execute(text("SELECT pg_advisory_lock(:k)"), key)
-            conn.commit()  # a session lock: held across transactions, not "idle in transaction"
+            for take, _give, key in locks:
+                conn.execute(text(f"SELECT {take}(:k)"), {"k": key})
+            conn.commit()  # session locks: held across transactions, not "idle in transaction"
         except SQLAlchemyError as exc:
             raise StoreError(f"无法取得数据库锁 {name}：{exc}。") from exc
         try:
             yield
         finally:
             try:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+                for _take, give, key in reversed(locks):
+                    conn.execute(text(f"SELECT {give}(:k)"), {"k": key})
                 conn.commit()
             except SQLAlchemyError:
-                conn.invalidate()  # closing the session releases the lock on the server
+                conn.invalidate()  # closing the session releases the locks on the server
             finally:
                 conn.close()

@@ -207,10 +207,11 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
     """The default store. ``url`` is an SQLite or PostgreSQL SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
 
     def __init__(self, url: str) -> None:
+        self._version_rows: dict[int, list[dict[str, Any]]] = {}
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(driver_url(url), pool_pre_ping=True)
+            self.engine: Engine = create_engine(driver_url(url))
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self.migrate()
@@ -386,8 +387,12 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         return [] if version is None else self.list_version_rows(version.id)
 
     def list_version_rows(self, version_id: int) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
-        return [json.loads(r.data) for r in rows]
+        # A version's rows never change once imported: read them once per store (every evaluation asks).
+        cached = self._version_rows.get(version_id)
+        if cached is None:
+            rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
+            cached = self._version_rows[version_id] = [json.loads(r.data) for r in rows]
+        return [dict(r) for r in cached]  # callers may change their copy
 
     def close(self) -> None:
         self.engine.dispose()
