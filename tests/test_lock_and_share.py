@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -53,7 +54,10 @@ def test_a_second_writer_is_refused_until_the_first_one_dies(settings: Settings,
         refused = run_cli(settings, "process", "--json")
         assert refused.returncode == ExitCode.data_folder_busy == 10, refused.stderr
         assert "正由另一个 shuangsui 程序使用" in refused.stderr and f"进程 {first.pid}" in refused.stderr
-        assert refused.stdout == ""
+        # The JSON object all the same, saying why (contracts.md): no file was touched.
+        result = json.loads(refused.stdout)
+        assert result["files"] == [] and result["error"]["exit_code"] == 10
+        assert result["error"]["type"] == "DataFolderBusyError" and f"进程 {first.pid}" in result["error"]["message"]
         second = run_cli(settings, "watch")
         assert second.returncode == 10 and "同一个数据目录同时只能运行一个" in second.stderr
         first.kill()  # kill -9: the kernel releases the lock, no stale lock file to remove

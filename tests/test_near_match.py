@@ -7,11 +7,12 @@ from pathlib import Path
 
 from docx import Document
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from pipeline.cases.overview import case_lines
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.settings import Settings
-from pipeline.intake.process import open_context, process_inbox
+from pipeline.intake.process import Context, Outcome, open_context, process_inbox
 from tests.conftest import Samples
 from tests.end_states import assert_published
 
@@ -28,6 +29,15 @@ def _answer(sheet: Path, case_id: str, code_label: str, answer: str, dropped: Pa
     wb.save(dropped)
 
 
+def _near_match_case(ctx: Context, samples: Samples, written: str) -> Outcome:
+    """The lists, then a check table naming the unit as ``written`` (near a listed name): its outcome."""
+    samples.lists()
+    process_inbox(ctx)
+    samples.check_table("检查表.docx", inspected_unit=written)
+    [outcome] = [o for o in process_inbox(ctx) if o.name == "检查表.docx"]
+    return outcome
+
+
 def test_a_confirmed_near_match_adopts_the_listed_unit_its_code_and_its_task(
         settings: Settings, samples: Samples) -> None:
     company = samples.companies[0]
@@ -35,10 +45,7 @@ def test_a_confirmed_near_match_adopts_the_listed_unit_its_code_and_its_task(
     written = company.name.replace("有限公司", "有限责任公司")
     ctx = open_context(settings)
     try:
-        samples.lists()
-        process_inbox(ctx)
-        samples.check_table("检查表.docx", inspected_unit=written)
-        [outcome] = [o for o in process_inbox(ctx) if o.name == "检查表.docx"]
+        outcome = _near_match_case(ctx, samples, written)
         found = {f.code: f.severity for f in outcome.findings}
         assert outcome.status is FileStatus.waiting
         assert found.get("UNIT_NEAR_MATCH") == "review" and found.get("TASK_MISSING") == "waiting"
@@ -65,5 +72,34 @@ def test_a_confirmed_near_match_adopts_the_listed_unit_its_code_and_its_task(
         assert rows[case_id][1:3] == (company.name, company.uscc) and rows[case_id][-1] == CaseStatus.published.label
         [line] = [line for line in case_lines(ctx) if line.case_id == case_id]
         assert line.unit == company.name
+    finally:
+        ctx.store.close()
+
+
+def test_forms_printed_after_the_confirmation_carry_the_listed_name(settings: Settings, samples: Samples) -> None:
+    # With the signed scan required the confirmed case still waits: its forms are printed again, for signing,
+    # with the listed name.
+    settings = settings.replace(print_forms_auto=True, require_signed_scan=True)
+    samples.settings = settings
+    company = samples.companies[0]
+    written = company.name.replace("有限公司", "有限责任公司")
+    ctx = open_context(settings)
+    try:
+        case_id = _near_match_case(ctx, samples, written).case or ""
+        folder = settings.outbox / "打印" / case_id
+
+        def printed() -> str:
+            return "".join(c.text for name in ("随机抽查事项检查表.docx", "现场检查笔录（空白）.docx")
+                           for t in Document(str(folder / name)).tables for r in t.rows for c in r.cells)
+
+        assert written in printed()
+        _answer(settings.outbox / "待审核.xlsx", case_id, "相近", "是", settings.inbox / "待审核.xlsx")
+        process_inbox(ctx)
+        case = ctx.store.get_case(case_id)
+        assert case is not None and case.status is CaseStatus.incomplete and case.unit_name == company.name
+        text = printed()
+        assert company.name in text and written not in text
+        pdf = "".join(p.extract_text() or "" for p in PdfReader(str(folder / "随机抽查事项检查表.pdf")).pages)
+        assert company.name in pdf.replace("\n", "").replace(" ", "")
     finally:
         ctx.store.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 from pipeline.cases import notes, public_forms, scanchoice
 from pipeline.cases.context import Context
@@ -77,6 +78,15 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     # Else a publishable case moves to 已公示 once both files are out (or gets PDF_PENDING, retried next pass).
     outcome = CaseOutcome(case_id, status, evaluation, tuple(r.path for r in rows))
     return public_forms.settle_publication(ctx, outcome)
+
+
+def as_named(case: CaseRow, record: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``record`` (default: the case's check table) with the unit as the case names it: the listed name once
+    a near match is confirmed, so that the forms printed for signing carry it too."""
+    fields = dict((case.record if record is None else record) or {})
+    if case.unit_name:
+        fields["inspected_unit"] = case.unit_name
+    return fields
 
 
 def _plan_outputs(ctx: Context, case: CaseRow, evaluation: Evaluation, status: CaseStatus,

@@ -166,6 +166,8 @@ def _pdf_ink(image: Any) -> tuple[int, float]:
         if width * height > MAX_PIXELS:
             return 0, 0.0
         return _ink_of(image.get_bitmap(render=True).to_pil())  # with its transparency mask
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # a picture pdfium cannot draw is simply not evidence
         log.debug("PDF image not read: %s", exc)
         return 0, 0.0

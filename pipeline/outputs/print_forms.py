@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.cases import facts
+from pipeline.cases import casework, facts
 from pipeline.cases.context import Context
 from pipeline.core.codes import OPEN_STATES
 from pipeline.core.errors import ShuangsuiError
@@ -74,7 +74,7 @@ def print_stale_forms(ctx: Context) -> list[str]:
     stale: dict[str, str] = {}
     for case in ctx.store.list_cases():
         if case.status in OPEN_STATES and case.record:
-            fingerprint = _fingerprint(ctx, case.id, case.record)
+            fingerprint = _fingerprint(ctx, case.id, casework.as_named(case))
             if _last_fingerprint(ctx, case.id) != fingerprint:
                 stale[case.id] = fingerprint
     if not stale:
@@ -139,7 +139,7 @@ def write_blank_site_record(ctx: Context, case_id: str) -> Path | None:
     if any(r.get("source") != "scan" for r in facts.site_records(ctx, case_id)):
         return None
     case = ctx.store.get_case(case_id)
-    record = (case.record if case else None) or {}
+    record = casework.as_named(case) if case else {}
     fields = {"inspected_unit": record.get("inspected_unit"), "check_start": record.get("check_start"),
               "check_end": record.get("check_end"),
               "inspectors": [{"name": i.get("name"), "licence_no": i.get("licence_no")}

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
-from pipeline.cases import facts, public_forms
+from pipeline.cases import casework, facts, public_forms
 from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
@@ -218,7 +218,7 @@ def plan(ctx: Context, cases: Sequence[CaseRow], selection: Selection, job_dir: 
                 planned.append(Planned(case.id, FORM_PUBLIC, public_forms.DOCX_KIND,
                                        f"{PUBLIC_FORMS}/{stem}.docx", job, published))
         if FORM_CHECK in selection.forms and case.record:
-            context = check_table_context(case.record, bureau=ctx.settings.bureau, case_id=case.id)
+            context = check_table_context(casework.as_named(case), bureau=ctx.settings.bureau, case_id=case.id)
             name = f"{CHECK_TABLE_NAME}.docx"
             planned.append(Planned(case.id, FORM_CHECK, PRINT_CHECK_KIND, f"{PRINT}/{case.id}/{name}",
                                    RenderJob(f"{case.id}/{FORM_CHECK}", CHECK_TABLE_TEMPLATE, context,
@@ -227,7 +227,8 @@ def plan(ctx: Context, cases: Sequence[CaseRow], selection: Selection, job_dir: 
             # Scans of a 笔录 have no typed fields to print from (casework lists them as source=scan).
             records = [r for r in facts.site_records(ctx, case.id) if r.get("source") != "scan"]
             for number, record in enumerate(records, start=1):
-                context = site_record_context(record, bureau=ctx.settings.bureau, case_id=case.id)
+                context = site_record_context(casework.as_named(case, record), bureau=ctx.settings.bureau,
+                                              case_id=case.id)
                 name = f"{SITE_RECORD_NAME}{'' if number == 1 else f'-{number}'}.docx"
                 planned.append(Planned(case.id, FORM_SITE, PRINT_SITE_KIND, f"{PRINT}/{case.id}/{name}",
                                        RenderJob(f"{case.id}/{FORM_SITE}/{number}", SITE_RECORD_TEMPLATE,
