@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import random
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pipeline.core.codes import FileStatus
@@ -18,7 +20,7 @@ from pipeline.core.settings import Settings
 from pipeline.intake.process import open_context, process_inbox
 from tests.accounting import Expected, assert_accounted
 from tests.batch_inputs import build_batch
-from tests.conftest import Samples, cli_env
+from tests.conftest import ROOT, Samples, cli_env
 from tests.pg_cluster import Cluster
 
 pytestmark = pytest.mark.slow
@@ -117,3 +119,27 @@ def test_a_file_claimed_by_a_live_worker_is_left_and_an_expired_claim_is_taken_o
         assert ctx.store.claim_owner("inbox:检查表.docx") is None and ctx.store.claim_owner(f"sha:{sha}") is None
     finally:
         ctx.close()
+
+
+PARENT = """
+import sys
+from pipeline.core.settings import load_settings
+from pipeline.intake.worker import AnalysisWorker
+worker = AnalysisWorker(load_settings(env={}))
+_conn, child = worker._ensure()
+print(child.pid, flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def test_the_analysis_child_dies_with_a_killed_worker(tmp_path: Path) -> None:
+    """Its copy of the worker's database socket would keep the worker's locks alive on the server."""
+    with subprocess.Popen([sys.executable, "-c", PARENT], cwd=tmp_path, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}) as parent:
+        assert parent.stdout is not None
+        child = psutil.Process(int(parent.stdout.readline()))
+        assert child.ppid() == parent.pid and child.is_running()
+        parent.kill()
+        parent.wait()
+    child.wait(timeout=30)  # raises psutil.TimeoutExpired while it lives on
+    assert not child.is_running()
