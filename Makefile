@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup system-deps run process demo test lint typecheck pytest templates bench clean
+.PHONY: setup system-deps run process demo test lint typecheck pytest templates docs-screenshots bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,10 @@ pytest: setup
 
 templates: setup
 	$(PY) scripts/build_templates.py
+
+## The pictures of docs/使用说明.md (the office page through Chromium, the documents through pdfium).
+docs-screenshots: setup
+	$(PY) scripts/docs_screenshots.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -10,8 +10,15 @@ there), uncertain (``present=None``, a person looks).
 page at full size with PIL and running zxing-cpp on the whole page (QR codes only, no evidence). Each
 way runs in its own child process, so that its peak RSS is its own.
 
+``ocr`` measures what reading a page without a QR code costs, on the hand-made scans of
+``tests/fixtures/scans/`` (6 pages of the bureau's printed check table, 150–200 dpi, photos and scans):
+per page, ``analyse_scan``'s whole route (table found, labels read, boxes measured) against one plain
+RapidOCR call on the page (the same shipped models, RapidOCR's default settings) and against our
+``ocr.read_lines`` alone. Each way runs in its own process; the engine's load is timed apart.
+
     .venv/bin/python benchmarks/scans.py calibrate [--n 400]
     .venv/bin/python benchmarks/scans.py speed [--pages 50]
+    .venv/bin/python benchmarks/scans.py ocr
 """
 
 from __future__ import annotations
@@ -143,6 +150,8 @@ def plain(path: Path) -> int:
 
 def _child(way: str, path: Path) -> None:
     """Run one way on ``path`` in this (fresh) process and print wall and CPU seconds and the result."""
+    if way.startswith("ocr-"):
+        return _ocr_child(way, path)
     wall, cpu = time.perf_counter(), time.process_time()
     if way == "plain":
         result = f"{plain(path)} QR codes"
@@ -180,6 +189,79 @@ def speed(pages: int) -> None:
         _measure("analyse_scan, 200-dpi check table", "analyse", single, 2)
 
 
+FIXTURES = ROOT / "tests" / "fixtures" / "scans"
+
+
+def _fixture_pages(out: Path) -> list[Path]:
+    """Every page of the hand-made scans as a PNG at its scan resolution (PDF pages at 200 dpi, as read)."""
+    import pypdfium2 as pdfium
+
+    pages: list[Path] = []
+    for scan in sorted(FIXTURES.glob("*")):
+        if scan.suffix.lower() == ".pdf":
+            document = pdfium.PdfDocument(scan)
+            images = [document[i].render(scale=200 / 72).to_pil() for i in range(len(document))]
+            document.close()
+        elif scan.suffix.lower() in (".jpg", ".jpeg"):
+            images = [Image.open(scan)]
+        else:
+            continue
+        for n, image in enumerate(images):
+            pages.append(out / f"{scan.stem}-{n + 1}.png")
+            image.convert("RGB").save(pages[-1])
+    return pages
+
+
+def _ocr_child(way: str, folder: Path) -> None:
+    """One way over every page PNG in ``folder``; prints load seconds, wall and CPU seconds, result."""
+    from pipeline.scan import ocr
+
+    pages = sorted(folder.glob("*.png"))
+    start = time.perf_counter()
+    if way == "ocr-plain":
+        import rapidocr
+        from rapidocr import RapidOCR
+
+        models = Path(rapidocr.__file__).resolve().parent / "models"
+        engine = RapidOCR(params={"Global.log_level": "error",
+                                  "Det.model_path": str(models / "PP-OCRv6_det_small.onnx"),
+                                  "Rec.model_path": str(models / "PP-OCRv6_rec_small.onnx"),
+                                  "Cls.model_path": str(models / "ch_ppocr_mobile_v2.0_cls_mobile.onnx")})
+    else:
+        assert ocr.available()
+    load = time.perf_counter() - start
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = 0
+    for page in pages:
+        if way == "ocr-plain":
+            found += len(getattr(engine(str(page)), "txts", None) or ())
+        elif way == "ocr-lines":
+            found += len(ocr.read_lines(Image.open(page).convert("RGB")))
+        else:
+            found += sum(len(d.evidence) for d in analyse_scan(page, Settings()).documents)
+    unit = "boxes" if way == "ocr-analyse" else "lines"
+    print(f"{load:.2f} {time.perf_counter() - wall:.3f} {time.process_time() - cpu:.3f} {found} {unit}")
+
+
+def ocr_cost() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        pages = _fixture_pages(Path(tmp))
+        print(f"{len(pages)} pages of the hand-made scans (tests/fixtures/scans/)")
+        print("| way | engine load s | wall s/page | CPU s/page | CPU ratio to the plain call | result |")
+        print("| --- | ---: | ---: | ---: | ---: | --- |")
+        plain_cpu = 0.0
+        for label, way in (("plain RapidOCR call, default settings", "ocr-plain"),
+                           ("`ocr.read_lines` (red removed, detection ≤ 1280 px)", "ocr-lines"),
+                           ("`analyse_scan`, page without QR (table, labels, boxes)", "ocr-analyse")):
+            proc = subprocess.run([sys.executable, __file__, "_child", way, tmp], capture_output=True, text=True,
+                                  check=True)
+            load, wall, cpu, found, unit = proc.stdout.split()
+            cpu_page = float(cpu) / len(pages)  # the better guide on a shared machine
+            plain_cpu = plain_cpu or cpu_page
+            print(f"| {label} | {float(load):.1f} | {float(wall) / len(pages):.2f} | {cpu_page:.2f} | "
+                  f"{cpu_page / plain_cpu:.2f} | {found} {unit} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="what", required=True)
@@ -187,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--n", type=int, default=400)
     spd = sub.add_parser("speed")
     spd.add_argument("--pages", type=int, default=50)
+    sub.add_parser("ocr")
     child = sub.add_parser("_child")
     child.add_argument("way")
     child.add_argument("path", type=Path)
@@ -195,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         calibrate(args.n)
     elif args.what == "speed":
         speed(args.pages)
+    elif args.what == "ocr":
+        ocr_cost()
     else:
         _child(args.way, args.path)
     return 0

@@ -22,7 +22,7 @@ from pathlib import Path
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.enum.section import WD_ORIENT
-from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE
 from docx.enum.text import WD_PARAGRAPH_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml import OxmlElement
@@ -34,6 +34,7 @@ from docx.text.paragraph import Paragraph
 
 from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.render import BLANK_DATE
+from pipeline.documents.tables import fixed_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT_DIR = REPO_ROOT / "templates"
@@ -47,6 +48,7 @@ TITLE_FONT = "黑体"  # present on every Chinese Windows; 方正小标宋 is no
 LATIN_FONT = "Times New Roman"
 TITLE_SIZE = Pt(18)  # 小二
 BODY_SIZE = Pt(12)  # 小四
+NUMBER_SIZE = Pt(10.5)  # 五号: a certificate or phone number fits its column on one line
 
 # A4 portrait, margins leaving a 16.0 cm wide text area.
 PAGE_WIDTH = Cm(21.0)
@@ -81,10 +83,11 @@ _TBLPR_AFTER_BORDERS = (
 
 @dataclass(frozen=True)
 class Line:
-    """One paragraph of a cell: its text (one run) and alignment."""
+    """One paragraph of a cell: its text (one run), alignment and size."""
 
     text: str
     align: WD_PARAGRAPH_ALIGNMENT = LEFT
+    size: Length = BODY_SIZE
 
 
 # --------------------------------------------------------------------------------------------------
@@ -231,19 +234,7 @@ def _set_borders(table: Table) -> None:
 
 def _table(doc: DocumentObject, rows: int, widths: Sequence[Length]) -> Table:
     """A bordered, centred, fixed-layout table with the given column widths."""
-    table = doc.add_table(rows=rows, cols=len(widths))
-    table.style = doc.styles["Table Grid"]
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    tbl_w = table._tbl.tblPr.find(qn("w:tblW"))
-    if tbl_w is not None:
-        tbl_w.set(qn("w:type"), "dxa")
-        tbl_w.set(qn("w:w"), str(sum(w.twips for w in widths)))
-    for column, width in zip(table.columns, widths, strict=True):
-        column.width = width
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = width
+    table = fixed_table(doc, rows, widths)
     _set_borders(table)
     return table
 
@@ -260,7 +251,7 @@ def _fill(cell: _Cell, lines: list[Line], *, v_align: WD_CELL_VERTICAL_ALIGNMENT
         paragraph = cell.paragraphs[0] if i == 0 else cell.add_paragraph()
         paragraph.alignment = line.align
         if line.text:
-            _add_run(paragraph, line.text)
+            _add_run(paragraph, line.text, size=line.size)
 
 
 def _label(cell: _Cell, text: str) -> None:
@@ -289,8 +280,10 @@ def build_check_table(path: Path) -> None:
     _paragraph(doc, "{% if case_id %}编号：{{ case_id }}{% endif %}", align=RIGHT)
     _title(doc, "{{ bureau }}随机抽查事项检查表")
 
-    # Label column (six characters a line) + 姓名 | 职务 | 执法证号 | 联系电话; 16.0 cm in all.
-    widths = [Cm(3.0), Cm(2.8), Cm(2.4), Cm(3.9), Cm(3.9)]
+    # Label column (six characters a line) + 姓名 | 职务 | 执法证号 | 联系电话; 16.0 cm in all. The number
+    # columns hold 19 digits (执法证号) and 0535-12345678-123 (联系电话) in 五号 on one line, 职务 four
+    # characters a line: a number broken in two is misread when the form is checked or typed in again.
+    widths = [Cm(3.0), Cm(2.5), Cm(2.2), Cm(4.5), Cm(3.8)]
     t1 = _table(doc, rows=11, widths=widths)
     _labelled_row(t1, 0, "被抽查单位", [Line("{{ inspected_unit }}")])
     _labelled_row(t1, 1, "抽查依据", [Line("{{ basis }}")])
@@ -310,8 +303,8 @@ def build_check_table(path: Path) -> None:
     repeated = t1.rows[6].cells
     _fill(repeated[1], [Line("{{ loop.index }}.{{ i.name }}")])
     _fill(repeated[2], [Line("{{ i.title }}", CENTER)])
-    _fill(repeated[3], [Line("{{ i.licence_no }}", CENTER)])
-    _fill(repeated[4], [Line("{{ i.phone }}", CENTER)])
+    _fill(repeated[3], [Line("{{ i.licence_no }}", CENTER, NUMBER_SIZE)])
+    _fill(repeated[4], [Line("{{ i.phone }}", CENTER, NUMBER_SIZE)])
     _row_height(t1, 6, Cm(0.9))
     _fill(t1.cell(7, 1).merge(t1.cell(7, 4)), [Line("{%tr endfor %}")])
 

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages shuangsui and its tests need, only those missing.
-# LibreOffice (PDF conversion, legacy formats), CJK fonts (Chinese text in PDFs), poppler-utils
+# LibreOffice (PDF conversion, legacy formats), CJK fonts (Chinese text in PDFs: fonts-noto-cjk holds Noto Serif CJK SC,
+# the face 宋体 is set in, and Noto Sans CJK SC for 黑体; pipeline/documents/fonts.py), poppler-utils
 # (pdftoppm for looking at pages), fontconfig (font checks), icc-profiles-free (the sRGB profile of the
-# 公示表 PDF/A), chromium (tests open the 网站公示 page headless).
+# 公示表 PDF/A), chromium (tests open the 网站公示 page headless), postgresql (the tests start a throwaway
+# cluster: the store on PostgreSQL and several workers).
 set -euo pipefail
 
-packages=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk icc-profiles-free fonts-wqy-zenhei poppler-utils fontconfig chromium)
+packages=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk icc-profiles-free fonts-wqy-zenhei poppler-utils fontconfig chromium postgresql)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)
 fi

@@ -8,13 +8,15 @@ import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pipeline.core.settings import Settings, load_settings
-from pipeline.intake.process import LISTS_FOLDER
+from pipeline.documents.libreoffice import Converter
+from pipeline.intake.process import LISTS_FOLDER, Context, open_context
 from pipeline.samples.demo import (
     write_check_table,
     write_roster_sheet,
@@ -29,8 +31,47 @@ from pipeline.samples.fictional import (
     make_inspectors,
     site_record_fields,
 )
+from pipeline.samples.scan_synth import FormPdfs
+from pipeline.store import SqlStore, open_store
+from tests.pg_cluster import INSTALL_HINT as PG_INSTALL_HINT
+from tests.pg_cluster import Cluster, find_pg_bin
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole session, started when a test first asks."""
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        pytest.fail(f"找不到 PostgreSQL（initdb）：{PG_INSTALL_HINT}")
+    cluster = Cluster(bin_dir)
+    cluster.start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty database of each kind the store runs on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    return cluster.new_database()
+
+
+@pytest.fixture
+def open_db() -> Iterator[Callable[[str], SqlStore]]:
+    """``open_store`` for a test: every store it opened is closed after the test (no pool left behind)."""
+    opened: list[SqlStore] = []
+
+    def open_db(url: str) -> SqlStore:
+        opened.append(open_store(url))
+        return opened[-1]
+
+    yield open_db
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture
@@ -102,6 +143,24 @@ def samples(settings: Settings, rng: random.Random) -> Samples:
     return Samples(settings, rng)
 
 
+@pytest.fixture
+def ctx(settings: Settings) -> Iterator[Context]:
+    """An open context on the workspace (modules that need other settings define their own)."""
+    context = open_context(settings)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormPdfs]:
+    """The printed forms of cases as LibreOffice PDFs with their box geometry, cached per test module."""
+    converter = Converter()
+    try:
+        yield FormPdfs(converter, tmp_path_factory.mktemp("forms"), ROOT / "templates")
+    finally:
+        converter.close()
+
+
 def cli_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHUANGSUI_")}
     env.update({"SHUANGSUI_INBOX": str(settings.inbox), "SHUANGSUI_OUTBOX": str(settings.outbox),
@@ -111,7 +170,9 @@ def cli_env(settings: Settings) -> dict[str, str]:
                 "SHUANGSUI_ARCHIVE_AUTO": "1" if settings.archive_auto else "0",
                 "SHUANGSUI_BUNDLE_INTERVAL": settings.bundle_interval,
                 "SHUANGSUI_PRINT_FORMS_AUTO": "1" if settings.print_forms_auto else "0",
-                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds)})
+                "SHUANGSUI_EMPTY_WAIT_SECONDS": str(settings.empty_wait_seconds),
+                "SHUANGSUI_DATABASE_URL": settings.database_url,
+                "SHUANGSUI_CLAIM_LEASE_SECONDS": str(settings.claim_lease_seconds)})
     return env
 
 

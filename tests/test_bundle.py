@@ -12,17 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import docx
+import pdfplumber
 import pytest
+from docx.oxml.ns import qn
+from docx.shared import Cm, Length, Pt
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from pipeline.cases.overview import case_lines
 from pipeline.cases.penalty import penalties
 from pipeline.core.errors import BadArgsError
+from pipeline.documents.libreoffice import Converter
 from pipeline.intake.process import open_context
 from pipeline.intake.process import penalty_outputs as after_pass
 from pipeline.outputs.bundle import build_bundle, last_ended_period, parse_period
 from tests.conftest import cli_env
+from tests.system_deps import require_soffice
 from tests.test_penalty import decision, penalty_check_table, run, workspace
 
 AFTER_NOVEMBER = dt.date(2026, 12, 2)
@@ -115,7 +120,39 @@ def test_handover_list_names_every_file_and_has_signature_lines(bundled: dict[st
     assert listed[pdf] == f"{len(PdfReader(bundled['folder'] / pdf).pages)} 页"
     assert listed["处罚结果上传清单.xlsx"] == "1 条"
     text = "\n".join(p.text for p in document.paragraphs)
-    assert "移交清单" in text and "接收人（签字）" in text and "移交人" in text and "2026年11月" in text
+    assert document.paragraphs[0].text == "“双随机、一公开”材料移交清单" and "期　　间：2026年11月" in text
+    seal, blank, signed = ([c.text for c in r.cells] for r in document.tables[1].rows)
+    assert seal == ["移交单位（盖章）", "接收单位（盖章）"] and blank == ["", ""]
+    assert signed == ["移交人（签字）：\n日期：　　　　年　　月　　日", "接收人（签字）：\n日期：　　　　年　　月　　日"]
+
+
+@pytest.mark.libreoffice
+def test_handover_list_prints_as_an_official_page(bundled: dict[str, Any], tmp_path: Path) -> None:
+    """Opened again and printed through LibreOffice: title in 黑体, fixed columns, counts and the SHA-256 note on
+    one line each, a seal area at least as tall as a seal (4.2 cm) above the signature lines."""
+    source = bundled["folder"] / "移交清单.docx"
+    document = docx.Document(str(source))
+    [title] = document.paragraphs[0].runs
+    assert title.bold and title.font.size == Pt(18)
+    assert title.element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
+    files = document.tables[0]
+    assert files._tbl.tblPr.find(qn("w:tblLayout")).get(qn("w:type")) == "fixed"
+    assert [round(Length(int(c.get(qn("w:w"))) * 635).cm, 1) for c in files._tbl.tblGrid.iterchildren()] \
+        == [1.2, 7.4, 2.3, 5.1]
+    require_soffice()
+    with Converter(profile_root=tmp_path / "lo") as converter:
+        pdf_path = converter.convert(source, "pdf", tmp_path)
+    with pdfplumber.open(pdf_path) as pdf:
+        assert len(pdf.pages) == 1
+        lines = [(line["top"], line["text"].replace(" ", "")) for line in pdf.pages[0].extract_text_lines()]
+    texts = [text for _, text in lines]
+    assert "“双随机、一公开”材料移交清单" in texts
+    assert any(re.fullmatch(r"\d+manifest-sha256\.txt1份SHA-256校验值", t) for t in texts), texts
+    assert any("处罚结果上传清单.xlsx1条" in t for t in texts) and any(re.search(r"\d页", t) for t in texts), texts
+    seal_top = next(top for top, text in lines if text == "移交单位（盖章）接收单位（盖章）")
+    sign_top = next(top for top, text in lines if text == "移交人（签字）：接收人（签字）：")
+    assert sign_top - seal_top > Cm(4.2).pt
+    assert any(t.count("日期：年月日") == 2 for t in texts), texts
 
 
 @pytest.mark.libreoffice

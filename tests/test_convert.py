@@ -7,6 +7,7 @@ crashes or copies its inputs, and logs each invocation); the others run the real
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -256,6 +257,31 @@ def test_profile_folder_is_removed_on_close_unless_given(tmp_path: Path) -> None
     with Converter(script, profile_root=kept) as converter:
         converter.convert(src, "docx", tmp_path / "out")
     assert (kept / "profile" / "used").exists(), "a given profile folder is kept for the next run"
+
+
+def test_a_soffice_left_running_on_the_profile_by_a_killed_run_is_killed_first(tmp_path: Path) -> None:
+    """After kill -9 of the pipeline its soffice (own session) runs on; the next holder of the profile
+    lock kills it, instead of handing its files to it. A soffice on another profile is left alone."""
+    script, log = fake_soffice(tmp_path, "copy")
+    root = tmp_path / "lo"
+    converter = Converter(script, profile_root=root)
+    other = tmp_path / "other" / "profile"
+    strays = {
+        profile: subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)",
+                                   f"-env:UserInstallation={profile.resolve().as_uri()}"], start_new_session=True)
+        for profile in (converter.profile_dir, other)
+    }
+    try:
+        converter.convert(source(tmp_path / "store", "x", "x"), "docx", tmp_path / "out")
+        assert wait_gone(strays[converter.profile_dir].pid), "the stray on this profile was killed"
+        assert strays[converter.profile_dir].wait() == -signal.SIGKILL
+        assert strays[other].poll() is None, "a soffice on another profile is not touched"
+        assert (tmp_path / "out" / "x.docx").read_text(encoding="utf-8") == "x"
+        assert len(log_entries(log)) == 1
+    finally:
+        for proc in strays.values():
+            proc.kill()
+            proc.wait()
 
 
 # --- the real LibreOffice: a pool of two converting 公示表 to PDF/A --------------------------------

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from pipeline.cli.main import build_parser
 from pipeline.core.codes import FindingCode
 from pipeline.core.settings import Settings, setting_docs
+from scripts.docs_screenshots import MAX_WIDTH, PICTURES
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -155,3 +157,18 @@ def test_every_relative_link_resolves() -> None:
                 assert anchor in anchors(dest), where
             checked += 1
     assert checked >= 20
+
+
+MAX_PICTURE_BYTES = 200_000
+
+
+def test_pictures_in_the_staff_guide_are_shown_small_and_real() -> None:
+    shown = {Path(target).name for target in LINK.findall(STAFF_GUIDE.read_text(encoding="utf-8"))
+             if target.startswith("图片/")}
+    stored = {p.name for p in (DOCS / "图片").glob("*.png")}
+    assert shown == stored == set(PICTURES)  # every picture the script takes, each shown, none left over
+    for name in stored:
+        path = DOCS / "图片" / name
+        assert path.stat().st_size <= MAX_PICTURE_BYTES, name
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width <= MAX_WIDTH and image.height >= 300, name

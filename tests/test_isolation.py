@@ -6,12 +6,15 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from pipeline.core.codes import FileStatus
+from pipeline.core.errors import InputFileError
 from pipeline.core.settings import Settings
 from pipeline.intake import worker
 from pipeline.intake.analysis import Analysed, AnalysisTask, analyse_file
@@ -30,6 +33,11 @@ def _hostile(task: AnalysisTask, settings: Settings) -> Analysed:
     if task.name.startswith("greedy"):
         hog = bytearray(4 * 1024 ** 3)
         return Analysed(refusal=None, extraction=None) if hog else Analysed()
+    if task.name.startswith("converter"):
+        # As LibreOffice is started: its own session and process group. The file holds where to write its pid.
+        helper = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        Path(task.path.read_text(encoding="utf-8")).write_text(str(helper.pid), encoding="utf-8")
+        time.sleep(60)
     if task.name.startswith("broken"):
         raise RuntimeError("parser bug")
     return analyse_file(task, settings)
@@ -75,3 +83,24 @@ def test_the_worker_limit_is_on_top_of_what_it_started_with(settings: Settings, 
         assert result.refusal is not None  # an ordinary refusal still comes back as data
     finally:
         analysis.close()
+
+
+def test_a_worker_killed_on_timeout_takes_the_converter_it_started_with_it(
+        settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "analyse_file", _hostile)
+    pid_file = tmp_path / "converter.pid"
+    (tmp_path / "converter.doc").write_text(str(pid_file), encoding="utf-8")
+    analysis = worker.AnalysisWorker(settings.replace(file_timeout_s=2.0))
+    try:
+        with pytest.raises(InputFileError) as info:
+            analysis.analyse(AnalysisTask(tmp_path / "converter.doc", "converter.doc", "doc", False))
+    finally:
+        analysis.close()
+    assert info.value.code == "FILE_TOO_COMPLEX"
+    helper = psutil.Process(int(pid_file.read_text(encoding="utf-8")))
+    # Killed, no longer sleeping out its 600 s: it is reaped by init once the worker is gone.
+    try:
+        helper.wait(timeout=10)
+    except psutil.TimeoutExpired:
+        helper.kill()
+        raise AssertionError("the converter outlived its worker") from None

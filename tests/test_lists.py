@@ -341,6 +341,8 @@ def test_tasks_diff_by_task_and_company() -> None:
 
 def test_print_lists_shows_versions_and_what_changed(ctx: Context, tmp_path: Path, samples: Samples) -> None:
     a, b, c = samples.companies[:3]
+    # Another list imported first, so the database's row ids differ from each list's own version numbers.
+    import_list_file(ctx, tasks_sheet(tmp_path / "任务.xlsx", "危险化学品安全检查", [a]))
     import_list_file(ctx, units_sheet(tmp_path / "名录-10月.xlsx", [[a.name, a.uscc, "芝罘区"], [b.name, b.uscc, "福山区"]],
                                             title="生效日期：2026-10-01"))
     import_list_file(ctx, units_sheet(tmp_path / "名录-11月.xlsx",
@@ -354,6 +356,7 @@ def test_print_lists_shows_versions_and_what_changed(ctx: Context, tmp_path: Pat
     out = buffer.getvalue()
     assert "名录-10月.xlsx" in out and "名录-11月.xlsx" in out and "2026-10-01" in out and "2026-11-01" in out
     assert "新增 1 行，删除 1 行，变更 1 行" in out
+    assert "检查对象名录库 版本 2（2026-11-01 起）相对版本 1：" in out
     assert f"新增  {c.name}（{c.uscc}）" in out
     assert f"删除  {b.name}（{b.uscc}）" in out
     assert f"变更  {a.name}（{a.uscc}）：住所 芝罘区 → 芝罘区幸福路[1]号" in out

@@ -35,8 +35,8 @@ def test_check_table_with_lists_becomes_public_form(settings: Settings, samples:
     result = files["检查表.docx"]
     assert result["status"] == "accepted", result
     assert result["case"].startswith("SS-2026-")
+    # The PDF is drawn directly, so it is published with the Word file in the same pass.
     stem = f"{company.name}-2026-11-09"
-    # The PDF is drawn with the Word file (no LibreOffice batch at the end): the case is published at once.
     assert result["outputs"] == [f"公示表/{stem}.docx", f"公示表/{stem}.pdf", f"网站公示/{stem}.pdf"]
     text = docx_text(settings.outbox / result["outputs"][0])
     for expected in (company.name, company.uscc, "烟台市工业和信息化局", "不定向抽查", "2026年11月9日",
@@ -133,9 +133,9 @@ def test_company_name_with_markup_characters_comes_out_whole(settings: Settings,
     samples.check_table("检查表.docx", company=hostile)
     result = by_name(process_json(settings))["检查表.docx"]
     assert result["status"] == "accepted", result
-    output, *_pdfs = result["outputs"]
-    assert output == "公示表/烟台A&B_科技_有限公司-2026-11-09.docx"
-    assert _pdfs == ["公示表/烟台A&B_科技_有限公司-2026-11-09.pdf", "网站公示/烟台A&B_科技_有限公司-2026-11-09.pdf"]
+    output = result["outputs"][0]
+    assert result["outputs"] == [f"{folder}/烟台A&B_科技_有限公司-2026-11-09.{ext}"
+                                 for folder, ext in (("公示表", "docx"), ("公示表", "pdf"), ("网站公示", "pdf"))]
     assert "烟台A&B<科技>有限公司" in docx_text(settings.outbox / output)
 
 

@@ -25,6 +25,7 @@ from pipeline.documents.fonts import Face, find_face
 from pipeline.documents.libreoffice import PDFA2B_FILTER, Converter
 from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
 from pipeline.documents.render import PUBLIC_FORM_TEMPLATE, public_form_context, render_public_form
+from pipeline.documents.scripts import script_runs
 from tests.system_deps import INSTALL_HINT, require_soffice
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +36,15 @@ CONTEXT = public_form_context(
     authority="上海市浦东新区市场监督管理局", task_name="2026年度医疗器械经营企业 GMP 合规 random check（第二批）",
     check_date="2026年11月9日至2026年11月10日", check_type="现场检查",
     result="发现问题：1. 进货查验记录不全；\n2. 部分产品标签不符合 GB 7718-2011 要求，已责令限期整改。")
+# Script runs LibreOffice shapes differently: an all-digit date (no script), brackets, dashes, ellipses.
+EDGE = public_form_context(unit_name="某公司——第3分部（ABC-123）", uscc="91370600MA3CXXXX0K", authority="局…2号",
+                           task_name="No.5 任务“抽查2026”……第7批", check_date="2026.1.5", check_type="书面检查",
+                           result="结论：合格—详见附件3……\n(1) 第1项 OK; (2) 第2项 12.5%")
 SHORT = public_form_context(unit_name="烟台A&B<科技>有限公司", uscc="91370600MA3CXXXX0K", authority="某某市市场监督管理局",
                             task_name="任务", check_date="2026年1月5日", check_type="书面检查", result="未发现问题")
 
 
-def _pdftoppm(pdf: Path, dpi: int = 50) -> np.ndarray:
+def _pdftoppm(pdf: Path, dpi: int = 100) -> np.ndarray:
     exe = shutil.which("pdftoppm")
     if exe is None:
         pytest.fail(f"找不到 pdftoppm：{INSTALL_HINT}")
@@ -101,9 +106,34 @@ def test_fonts_are_embedded_and_agree_with_their_widths(tmp_path: Path) -> None:
         advances = [ttf["hmtx"][name][0] * 1000 / ttf["head"].unitsPerEm for name in ttf.getGlyphOrder()[1:]]
         assert [round(a) for a in advances] == [int(w) for w in cid["/W"][1]]
         names.add(str(font["/BaseFont"]).split("+", 1)[1])
-    # The Chinese text in Noto Sans CJK (regular and bold title), Latin in the Times New Roman substitute.
-    assert {n for n in names if "CJK" in n} == {"NotoSansCJKsc-Regular", "NotoSansCJKsc-Bold"}
-    assert len(names) == 4
+    # As LibreOffice sets the template: 宋体 text in Noto Serif CJK SC, the 黑体 bold title in Noto Sans CJK SC,
+    # and the Times New Roman digits in the 宋体 face (pipeline/documents/fonts.py aliases).
+    assert {"NotoSerifCJKsc-Regular", "NotoSansCJKsc-Bold"} <= names
+    assert not any(n.startswith("NotoSansCJKsc-Regular") or "DejaVu" in n for n in names)
+
+
+def test_script_runs_as_icu_resolves_them() -> None:
+    # Digits and punctuation join the run they are in; at a paragraph's start the first letter's script.
+    assert script_runs("2026年1月") == ["hani"] * 7
+    assert script_runs("91310115MA1K") == ["latn"] * 12
+    assert script_runs("符合 GB 7718 要求") == ["hani"] * 3 + ["latn"] * 8 + ["hani"] * 2
+    assert script_runs("2026.1.5") == [""] * 8
+    # A closing bracket gets its opening bracket's script back, also after a run of another script.
+    assert script_runs("ab(中)1") == ["latn"] * 3 + ["hani"] + ["latn"] * 2
+    assert script_runs("“双”") == ["hani"] * 3
+
+
+def test_digits_take_the_glyphs_of_their_script_run(tmp_path: Path) -> None:
+    """As LibreOffice sets them (measured on its PDF of the template): Noto Serif CJK's digits are 0.549 em
+    each in a Latin run (the credit code), proportional in a Chinese one (the date: a narrow 1)."""
+    with pdfplumber.open(render_public_form_pdf(SHORT, tmp_path / "公示表.pdf")) as doc:
+        chars = doc.pages[0].chars
+    line = {round(c["top"]) for c in chars if c["text"] == "K"}
+    uscc = [c for c in chars if round(c["top"]) in line and c["text"].isdigit()]
+    assert "".join(c["text"] for c in uscc) == "9137060030"
+    assert {round(c["x1"] - c["x0"], 2) for c in uscc} == {6.59}
+    date = [c for c in chars if c["text"] == "1" and c not in uscc]
+    assert date and {round(c["x1"] - c["x0"], 2) for c in date} == {5.65}
 
 
 def test_pdfa_2b_markers(tmp_path: Path) -> None:
@@ -143,19 +173,23 @@ def test_edited_template_and_unusual_content_fall_back(tmp_path: Path) -> None:
     assert not supports(tmp_path / "missing.docx")
     with pytest.raises(LayoutUnsupported):
         render_public_form_pdf({**SHORT, "result": "第一项\t合格"}, tmp_path / "tab.pdf")
+    with pytest.raises(LayoutUnsupported):  # LibreOffice sets "fi" as one ligature glyph
+        render_public_form_pdf({**SHORT, "result": "Wifi 设备"}, tmp_path / "ligature.pdf")
+    assert render_public_form_pdf({**SHORT, "result": "f i"}, tmp_path / "apart.pdf").is_file()
     with pytest.raises(LayoutUnsupported):
         render_public_form_pdf({**SHORT, "result": "问题\n" * 60}, tmp_path / "long.pdf")
 
 
 @pytest.mark.libreoffice
 def test_looks_like_the_libreoffice_pdf_of_the_docx(tmp_path: Path) -> None:
-    """Both renderings rasterised at 50 dpi (1 px = 1.44 pt) by poppler. Allowing each pixel to match
+    """Both renderings rasterised at 100 dpi (1 px = 0.72 pt) by poppler. Allowing each pixel to match
     within one pixel (sub-pixel placement: LibreOffice rounds positions to twips, and a baseline near a
     pixel edge moves a stroke by one pixel), no pixel may differ by more than 96 grey levels, save a
-    few (measured: 0 on both forms). The control shows the measure is not blind: one digit of the date
-    changed (9 → 19, moving what follows) gives dozens of such pixels."""
+    few (measured: 0 on all three forms). The control shows the measure is not blind: one digit of the date
+    changed (5 → 15, moving what follows) gives about a hundred such pixels. (At 50 dpi the thin strokes
+    of the serif 宋体 face gave it only 9: too blunt.)"""
     converter = Converter(require_soffice(), profile_root=tmp_path / "lo")
-    for n, context in enumerate((CONTEXT, SHORT)):
+    for n, context in enumerate((EDGE, CONTEXT, SHORT)):  # SHORT last: the control compares with it
         docx = tmp_path / f"form{n}.docx"
         render_public_form(context, docx, template_dir=TEMPLATES)
         libreoffice = converter.convert(docx, "pdf", tmp_path / "lo-pdf", PDFA2B_FILTER)

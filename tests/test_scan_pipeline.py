@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from docx import Document
@@ -15,7 +14,6 @@ from pypdf import PdfReader
 from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.core.evidence import case_evidence
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import Converter
 from pipeline.documents.render import CHECK_TABLE_FORM, SITE_RECORD_FORM
 from pipeline.intake.process import Context, Outcome, open_context, process_inbox
 from pipeline.samples.scan_synth import (
@@ -33,15 +31,6 @@ from tests.conftest import Samples, run_cli
 from tests.end_states import assert_published
 
 pytestmark = pytest.mark.libreoffice
-
-
-@pytest.fixture(scope="module")
-def form_pdfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FormPdfs]:
-    converter = Converter()
-    try:
-        yield FormPdfs(converter, tmp_path_factory.mktemp("forms"), Path(__file__).parent.parent / "templates")
-    finally:
-        converter.close()
 
 
 @pytest.fixture

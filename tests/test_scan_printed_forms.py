@@ -1,6 +1,7 @@
 """Scans of the bureau's own printed check table (no QR code), forged independently (``scan_forge``):
 form recognised by its printed labels, boxes read with the accuracy issue 12 asks for, the scan
-matched to its case by the printed company name; unknown pages get no evidence; slim install."""
+matched to its case by the printed company name (two fitting cases: a 待审核 question whose answer attaches it);
+unknown pages get no evidence; slim install."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import openpyxl
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline.cases.scanmatch import match_by_text
+from pipeline.cases import review
+from pipeline.cases.scanmatch import TextMatch, match_by_text
+from pipeline.cases.scanwork import note_name
 from pipeline.core.codes import FileStatus
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import Converter
@@ -131,6 +135,9 @@ def test_text_matching_takes_one_case_allows_a_misread_character_and_never_guess
     by_code = match_by_text({"uscc": "91370602MA3C123456"}, cases, lambda code: "山东华泰化工有限公司")
     assert by_code.case_id == "C3"
     assert match_by_text({"inspected_unit": "完全不同的公司"}, cases).case_id is None
+    # Page 2 alone shows only a date: even one case of that date is a candidate, never the match.
+    assert match_by_text({"check_start": "2026-11-20"}, cases) == TextMatch(None, ("C2",))
+    assert match_by_text({"check_start": "2026-11-09"}, cases) == TextMatch(None, ("C1", "C3"))
 
 
 @pytest.fixture
@@ -152,3 +159,42 @@ def test_a_scanner_named_scan_of_the_printed_form_finds_its_case(ctx: Context, s
     outcomes = {o.name: o for o in process_inbox(ctx)}
     outcome = outcomes[forged.path.name]
     assert outcome.status is FileStatus.accepted and outcome.case == case.id
+
+
+def test_a_scan_fitting_two_cases_becomes_a_question_and_the_answer_attaches_it(
+        ctx: Context, samples: Samples, tmp_path: Path) -> None:
+    samples.lists()
+    samples.check_table("检查表-11月9日.docx")
+    samples.check_table("检查表-11月20日.docx", check_start="2026-11-20T09:30", check_end="2026-11-20T11:00")
+    # The form staff printed with the date left blank for the pen: it fits both checks of the unit.
+    blank = samples.check_table("检查表-空白日期.docx", folder=tmp_path, check_start=None, check_end=None)
+    with Converter() as converter:
+        pdf = converter.convert(blank, "pdf", tmp_path)
+    process_inbox(ctx)
+    first, second = (c.id for c in ctx.store.list_cases())
+    forged = forge(pdf, ctx.settings.inbox, 21, dict.fromkeys(BOXES, True), Scanner(angle=-1.5), seed=21)
+    outcome = {o.name: o for o in process_inbox(ctx)}[forged.path.name]
+    assert outcome.status is FileStatus.waiting and outcome.case is None
+    assert (ctx.settings.outbox / note_name(forged.path.name)).is_file()
+
+    sheet = ctx.settings.outbox / review.REVIEW_SHEET
+    wb = openpyxl.load_workbook(sheet)
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[review.HEADER_ROW]]
+    rows = [dict(zip(header, (c.value for c in row), strict=True))
+            for row in ws.iter_rows(min_row=review.FIRST_ROW)]
+    (asked,) = [r for r in rows if forged.path.name in str(r["问题"])]
+    assert asked["可选答案"] == f"{first}／{second}／都不是"
+    assert first in asked["发现的内容"] and second in asked["发现的内容"]
+    assert ctx.store.scan_documents(first) == ctx.store.scan_documents(second) == []
+
+    for row in ws.iter_rows(min_row=review.FIRST_ROW):
+        if row[header.index("问题编号")].value == asked["问题编号"]:
+            row[header.index("确认")].value = second
+    wb.save(ctx.settings.inbox / "待审核-已填.xlsx")
+    process_inbox(ctx)
+    (attached,) = ctx.store.scan_documents(second)
+    assert (attached.form, attached.matched_by) == (CHECK_TABLE_FORM, "person")
+    assert ctx.store.scan_documents(first) == [] and ctx.store.unmatched_scans() == []
+    assert not (ctx.settings.outbox / note_name(forged.path.name)).exists()
+    assert {b.box for b in ctx.store.scan_boxes(second)} == set(BOXES)

@@ -96,7 +96,7 @@ def test_case_page_names_its_files_outputs_findings_and_history(office: Office) 
     published = client(office).get(f"/cases/{office.published_case}").text
     assert "公示表/" in published and ".pdf" in published
     original = client(office).get(re.search(r'href="(/originals/\d+)"', page.text)[1])  # type: ignore[index]
-    stored = next(f for f in office.ctx.store.files_for_case(office.review_case))
+    stored = next(f for f in office.ctx.store.case_files(office.review_case))
     assert original.content == office.ctx.originals.path_for(stored.sha256).read_bytes()
     assert client(office).get("/cases/SS-1999-00001").status_code == 404
 

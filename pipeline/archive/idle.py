@@ -22,6 +22,8 @@ from pipeline.archive.package import PackageResult, documents_of, due_cases, pac
 from pipeline.cases.context import Context
 from pipeline.core.errors import ShuangsuiError
 from pipeline.documents.libreoffice import Converter
+from pipeline.outputs import summary
+from pipeline.store.claims import CASES_LOCK
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,12 @@ class IdleArchiver:
                 self._thread.start()
                 return
         while self._queue and not busy():
-            self.results.append(package_due(self.ctx, self._queue.pop(0)))
+            # One worker at a time, as the end-of-pass steps (several workers on one database).
+            with self.ctx.store.exclusive(CASES_LOCK):
+                self.results.append(package_due(self.ctx, self._queue.pop(0)))
+                if not self._queue:
+                    # The packaged cases are 已归档 now: 公示表汇总 says so too, as ``status`` does.
+                    summary.refresh_reports(self.ctx)
 
     def _normalise(self, docs: list[Document]) -> None:
         try:

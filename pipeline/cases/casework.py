@@ -7,10 +7,11 @@ site record joins the case, after a list changes, and after a person answers a q
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
-from pipeline.cases import notes, public_forms
+from pipeline.cases import notes, public_forms, scanchoice
 from pipeline.cases.context import Context
 from pipeline.cases.facts import facts_for, state_of
 from pipeline.cases.stage import CaseOutcome
@@ -28,6 +29,11 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     facts = facts_for(ctx, case.record, case_id)
     evaluation = evaluate(facts)
     status = state_of(evaluation, facts.targeted)
+    adopted = evaluation.unit_name if evaluation.unit_name and evaluation.unit_name != case.unit_name else None
+    if adopted:
+        # The unit as listed in 名录库 (a confirmed near match): the case and its outputs use that name. The
+        # case's unit_key stays the one written, so later forms written the same way still join the case.
+        case = dataclasses.replace(case, unit_name=adopted)
     job = ctx.settings.jobs_dir / f"case-{case_id}"
     shutil.rmtree(job, ignore_errors=True)
     job.mkdir(parents=True)
@@ -50,7 +56,8 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     with ctx.store.begin() as tx:
         for row in rows:
             tx.add_output(row)
-        tx.sync_questions(case_id, list(evaluation.asks))
+        # A waiting scan that could be this case or another is asked here too (questions live on a case).
+        tx.sync_questions(case_id, [*evaluation.asks, *scanchoice.choice_asks(ctx, case_id)])
         tx.set_case_evaluation(
             case_id, penalty=evaluation.penalty,
             due_lower_half=evaluation.due_lower_half.due.isoformat() if evaluation.due_lower_half else None,
@@ -59,6 +66,9 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
             findings=[f.as_json() for f in evaluation.findings])
         if status is not case.status:
             tx.update_case(case_id, status=status)
+        if adopted:
+            tx.update_case(case_id, unit_name=adopted)
+            tx.log("case", case_id, "unit_adopted", {"unit": adopted, "written": (case.record or {}).get("inspected_unit")})
         if website is not None:
             public_forms.record_published(tx, case_id, *website)
     if website is not None:

@@ -9,6 +9,8 @@ import atexit
 import os
 import tempfile
 import threading
+from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +25,14 @@ class Closable(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class RenderedForm:
+    """A 公示表 rendered in this pass: the values printed (any hashable key of them) and the file."""
+
+    values: Hashable
+    path: Path
+
+
 @dataclass
 class Runtime:
     """What one process keeps between files and passes, carried by its ``Context``.
@@ -34,6 +44,12 @@ class Runtime:
     - ``archive_failed``: case id → its last event id when packaging failed, so that it is not tried
       again in this process until the case changes;
     - ``worker``: the process that analyses each received file (``intake.worker``), kept between passes;
+    - ``public_forms``: inside a pass, case id → the 公示表 .docx rendered for it (``cases.public_forms``):
+      one render feeds the Word file published, the PDF conversion at the pass's end and, through the
+      outbox, the 汇总, the bundle and the archive;
+    - ``public_form_renders``: how many times each case's 公示表 was rendered by this process (the
+      render-once promise is tested on it).
+    - ``claims``: this worker's claims and their heartbeat on a shared database (``intake.claims``).
     - ``ahead``: the next file of the pass, which the worker may read while this one is committed.
     """
 
@@ -43,6 +59,9 @@ class Runtime:
     pdf_pending: dict[str, str] = field(default_factory=dict)
     archive_failed: dict[str, int] = field(default_factory=dict)
     worker: Closable | None = None
+    public_forms: dict[str, RenderedForm] = field(default_factory=dict)
+    public_form_renders: Counter[str] = field(default_factory=Counter)
+    claims: Closable | None = None
     ahead: Path | None = None
 
     def converter_pool(self, settings: Settings) -> ConverterPool:
@@ -66,6 +85,9 @@ class Runtime:
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None
+            if self.claims is not None:
+                self.claims.close()
+                self.claims = None
 
 
 def _profile_root() -> Path:

@@ -5,7 +5,7 @@ Reads only; the decision is ``rules.bureau.evaluate``'s, and what follows from i
 
 from __future__ import annotations
 
-import functools
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from pipeline.cases import lists
 from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus, Severity
-from pipeline.core.evidence import CaseEvidence, case_evidence
+from pipeline.core.evidence import ScanBoxRow, case_evidence
 from pipeline.rules.bureau import Evaluation, Facts
 from pipeline.rules.workdays import WorkCalendar
 
@@ -46,8 +46,12 @@ def overrides(ctx: Context, case_id: str) -> dict[str, Any]:
     return (case.overrides if case else None) or {}
 
 
-def facts_for(ctx: Context, record: dict[str, Any], case_id: str | None, today: date | None = None) -> Facts:
-    """The facts of a check table: lists in force on its check date, the case's site records and answers."""
+def facts_for(ctx: Context, record: dict[str, Any], case_id: str | None, today: date | None = None,
+              boxes: Sequence[ScanBoxRow] = ()) -> Facts:
+    """The facts of a check table: lists in force on its check date, the case's site records and answers.
+
+    ``boxes``: evidence not recorded yet, after the case's (the 电子签章 of the check table being planned).
+    """
     on = _check_day(record) or date.today()
     return Facts(
         check=record, settings=ctx.settings, calendar=calendar_for(ctx), today=today or date.today(),
@@ -56,7 +60,8 @@ def facts_for(ctx: Context, record: dict[str, Any], case_id: str | None, today: 
         tasks=lists.tasks_on(ctx.store, on),
         answers=ctx.store.answers_for(case_id) if case_id else {},
         overrides=overrides(ctx, case_id) if case_id else {},
-        evidence=case_evidence(ctx.store.scan_boxes(case_id)) if case_id else CaseEvidence(),
+        evidence=case_evidence([*(ctx.store.scan_boxes(case_id) if case_id else ()), *boxes],
+                               electronic=ctx.settings.accept_electronic_seal),
     )
 
 

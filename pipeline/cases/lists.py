@@ -272,6 +272,8 @@ def read_list(path: Path, display_name: str | None = None) -> ImportedList:
     try:
         # A file object, because the originals store keeps files without their extension.
         wb = load_workbook(io.BytesIO(path.read_bytes()), data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:
         raise InputFileError(f"名录库文件“{name}”无法打开：请确认它是 .xlsx 格式的 Excel 文件"
                              "（.xls 或 WPS 表格请在 Excel/WPS 中“另存为 .xlsx”）后重新放入。",

@@ -214,7 +214,7 @@ def case_view(ctx: Context, case_id: str, today: date | None = None) -> CaseView
     if case is None:
         return None
     line = next((c for c in case_lines(ctx, today) if c.case_id == case_id), None)
-    return CaseView(case, line, ctx.store.files_for_case(case_id), ctx.store.outputs_for_case(case_id),
+    return CaseView(case, line, ctx.store.case_files(case_id, with_scans=True), ctx.store.outputs_for_case(case_id),
                     ctx.store.case_findings(case_id), list(ctx.store.events("case", case_id)),
                     ctx.store.questions(status="open", case_id=case_id),
                     case_evidence(ctx.store.scan_boxes(case_id)))

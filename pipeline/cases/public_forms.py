@@ -8,7 +8,10 @@ pass or not. Only where that cannot be (setting ``public_form_pdf_direct`` off, 
 content that does not fit the stock layout) LibreOffice converts the .docx: inside a pass over the
 inbox (``defer_pdfs`` … ``flush_pdfs``) those conversions are collected and made in one batch at the
 end of the pass, since starting LibreOffice costs about two seconds and converting a page a fraction
-of that; outside a pass (an answer given on the command line) the PDF is made at once. When LibreOffice is missing or fails,
+of that. A case's 公示表 .docx is rendered once per pass (kept in ``ctx.run.public_forms`` while its
+values hold): that one file is published as the Word version and converted to the PDF; the 汇总, the
+bundle and the archive take them from the outbox. Outside a pass (an answer given on the command
+line) the PDF is made at once. When LibreOffice is missing or fails,
 the Word file is still published, the case stays ``publishable`` with a ``PDF_PENDING`` warning and
 the next pass tries again (``casework.reevaluate_open_cases`` re-evaluates publishable cases). Once
 both files are in the outbox, the PDF is copied into ``outbox/网站公示/``, the printed values are
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.cases.context import Context
+from pipeline.cases.context import Context, RenderedForm
 from pipeline.cases.facts import facts_for
 from pipeline.core.codes import PUBLISHED_STATES as _PUBLISHED_STATES
 from pipeline.core.codes import CaseStatus, FindingCode, Severity
@@ -105,9 +108,10 @@ class PublicForm:
 # --- naming and values ----------------------------------------------------------------------------
 
 def public_form_stem(case: CaseRow) -> str:
-    """``<企业名称>-<检查日期>`` (safe for every share): the name of the case's 公示表 files."""
+    """``<企业名称>-<检查日期>`` (safe for every share): the name of the case's 公示表 files; the unit as the
+    case names it (the listed name once a near match is confirmed), else as written."""
     record = case.record or {}
-    unit = record.get("inspected_unit") or case.unit_name or ""
+    unit = case.unit_name or record.get("inspected_unit") or ""
     day = (record.get("check_start") or "")[:10] or (case.check_date or "")
     return safe_filename(f"{unit}-{day}")
 
@@ -129,7 +133,7 @@ def public_form_of(settings: Settings, case: CaseRow, evaluation: Evaluation) ->
     record = case.record or {}
     start, end = record.get("check_start"), record.get("check_end")
     return PublicForm(
-        case_id=case.id, unit_name=str(record.get("inspected_unit") or case.unit_name or ""),
+        case_id=case.id, unit_name=str(evaluation.unit_name or record.get("inspected_unit") or case.unit_name or ""),
         uscc=evaluation.uscc or "", authority=settings.bureau, task_name=evaluation.task_name or "",
         check_start=start[:10] if start else None, check_end=(end or start or "")[:10] or None,
         check_date=cn_date_range(start, end), check_type=evaluation.check_type or "",
@@ -172,15 +176,39 @@ def render_public_form_docx(ctx: Context, case_id: str, out_dir: Path,
     case = ctx.store.get_case(case_id)
     if case is None:
         raise BadArgsError(f"案卷 {case_id} 不存在。请用 shuangsui status 查看案卷编号。")
-    return _render(ctx.settings, current_form(ctx, case), public_form_stem(case), out_dir, prepared)
+    return _render(ctx, case.id, current_form(ctx, case), public_form_stem(case), out_dir, prepared)
 
 
-def _render(settings: Settings, form: PublicForm, stem: str, out_dir: Path,
+def _render(ctx: Context, case_id: str, form: PublicForm, stem: str, out_dir: Path,
             prepared: PreparedTemplate | None = None) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{stem}.docx"
-    (prepared or prepared_template(settings.templates_dir / PUBLIC_FORM_TEMPLATE)).render(form.context(), out)
+    template = prepared or prepared_template(ctx.settings.templates_dir / PUBLIC_FORM_TEMPLATE)
+    template.render(form.context(), out)
+    ctx.run.public_form_renders[case_id] += 1
     return out
+
+
+def _pass_folder(settings: Settings) -> Path:
+    """Where a pass keeps its rendered 公示表 (one folder per case) and their PDFs until its end."""
+    return settings.jobs_dir / "public-forms"
+
+
+def _pass_docx(ctx: Context, case: CaseRow, form: PublicForm) -> Path:
+    """The case's 公示表 .docx of this pass: rendered when first needed, then reused while the values
+    printed and the file name stay the same (a case is evaluated several times in a pass)."""
+    stem = public_form_stem(case)
+    cached = ctx.run.public_forms.get(case.id)
+    if cached is not None and cached.values == (form, stem) and cached.path.is_file():
+        return cached.path
+    path = _render(ctx, case.id, form, stem, _pass_folder(ctx.settings) / case.id)
+    ctx.run.public_forms[case.id] = RenderedForm((form, stem), path)
+    return path
+
+
+def _end_pass(ctx: Context) -> None:
+    ctx.run.public_forms.clear()
+    shutil.rmtree(_pass_folder(ctx.settings), ignore_errors=True)
 
 
 def direct_pdf(settings: Settings, form: PublicForm, stem: str, out_dir: Path) -> Path | None:
@@ -240,18 +268,22 @@ def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> d
 # --- the case step --------------------------------------------------------------------------------
 
 def defer_pdfs(ctx: Context) -> None:
-    """From now until ``flush_pdfs``, this context's 公示表 PDFs are made in one batch at the end."""
+    """From now until ``flush_pdfs``, this context's 公示表 PDFs are made in one batch at the end, from
+    the .docx rendered once in the pass."""
+    _end_pass(ctx)  # what a pass that did not finish left behind
     ctx.run.defer_pdfs = True
 
 
 def plan_public_form(ctx: Context, case: CaseRow, evaluation: Evaluation, job: Path) -> list[tuple[Path, str, str]]:
-    """The 公示表 .docx and (outside a pass, when LibreOffice succeeds) .pdf of a publishable case.
+    """The 公示表 .docx and .pdf of a publishable case (the PDF drawn directly, or by LibreOffice outside
+    a pass; inside one LibreOffice's PDF waits for ``flush_pdfs``).
 
-    Returns (file in ``job``, path in the outbox, output kind) in the shape ``casework`` publishes.
+    Returns (file, path in the outbox, output kind) in the shape ``casework`` publishes. Inside a pass
+    the .docx is the pass's one render of it, which ``flush_pdfs`` converts; outside, it is made in ``job``.
     """
     stem = public_form_stem(case)
     form = public_form_of(ctx.settings, case, evaluation)
-    docx = _render(ctx.settings, form, stem, job)
+    docx = _pass_docx(ctx, case, form) if ctx.run.defer_pdfs else _render(ctx, case.id, form, stem, job)
     planned = [(docx, f"{PUBLIC_FORMS}/{stem}.docx", DOCX_KIND)]
     pdf_path = direct_pdf(ctx.settings, form, stem, job / "pdf")
     if pdf_path is not None:  # no LibreOffice: published with its Word file, even inside a pass
@@ -346,33 +378,30 @@ def flush_pdfs(ctx: Context) -> list[str]:
     ``PDF_PENDING``; the next pass tries again.
     """
     ctx.run.defer_pdfs = False
-    cases = [c for c in ctx.store.list_cases() if c.status is CaseStatus.publishable and c.record]
-    if not cases:
-        return []
-    job = ctx.settings.jobs_dir / "public-forms"
-    shutil.rmtree(job, ignore_errors=True)
     try:
-        return _flush(ctx, cases, job)
+        cases = [c for c in ctx.store.list_cases() if c.status is CaseStatus.publishable and c.record]
+        return _flush(ctx, cases) if cases else []
     finally:
-        shutil.rmtree(job, ignore_errors=True)
+        _end_pass(ctx)
 
 
-def _flush(ctx: Context, cases: list[CaseRow], job: Path) -> list[str]:
+def _flush(ctx: Context, cases: list[CaseRow]) -> list[str]:
     forms: dict[str, tuple[CaseRow, PublicForm, Path]] = {}
     for case in cases:
         try:
             form = current_form(ctx, case)
         except ShuangsuiError:
             continue  # no longer ready: its next evaluation decides
-        forms[case.id] = (case, form, _render(ctx.settings, form, public_form_stem(case), job / case.id))
+        forms[case.id] = (case, form, _pass_docx(ctx, case, form))
+    folder = _pass_folder(ctx.settings)
     pdfs: dict[Path, Path] = {}
     for case, form, docx in forms.values():
-        pdf = direct_pdf(ctx.settings, form, public_form_stem(case), job / case.id / "pdf")
+        pdf = direct_pdf(ctx.settings, form, public_form_stem(case), folder / case.id / "pdf")
         if pdf is not None:
             pdfs[docx] = pdf
     reason = ""
     try:
-        pdfs.update(convert_to_pdf(ctx, [docx for _c, _f, docx in forms.values() if docx not in pdfs], job / "pdf"))
+        pdfs.update(convert_to_pdf(ctx, [docx for _c, _f, docx in forms.values() if docx not in pdfs], folder / "pdf"))
     except PdfConversionError as exc:
         pdfs.update(exc.converted)
         reason = exc.message

@@ -28,7 +28,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from pipeline.cases import casework
+from pipeline.cases import casework, scanchoice, scanwork
 from pipeline.core.errors import BadArgsError, InputFileError
 from pipeline.core.evidence import CROP_PREFIX
 from pipeline.core.models import FIELD_LABELS
@@ -204,6 +204,8 @@ def is_review_sheet(path: Path) -> bool:
     try:
         # From bytes: the originals store keeps files without their extension, which openpyxl refuses.
         wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:  # any unreadable or non-xlsx file is simply not a review sheet
         return False
     try:
@@ -217,6 +219,8 @@ def read_review_sheet(path: Path) -> list[ReviewAnswer]:
     try:
         # From bytes: the originals store keeps files without their extension, which openpyxl refuses.
         wb = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:
         raise InputFileError(f"无法打开待审核表：{exc}。请用 Excel 或 WPS 另存为 .xlsx 后重新放入收件箱。") from exc
     try:
@@ -298,13 +302,15 @@ def apply_answers(ctx: Context, answers: list[ReviewAnswer], actor: str) -> Revi
             for question_id, remark in remarks.items():
                 # Kept, so that every later copy of the sheet says why (the pass rewrites the sheet).
                 tx.log("question", str(question_id), REMARK_EVENT, {"remark": remark}, actor=actor)
-    cases = sorted({known[a.question_id].case_id for a in applied})
+    cases = {known[a.question_id].case_id for a in applied}
+    if any(scanchoice.is_choice(known[a.question_id].key) for a in applied):
+        cases.update(scanwork.rematch_unmatched(ctx))  # the scans a person placed join their case now
     outputs: list[str] = []
-    for case_id in cases:
+    for case_id in sorted(cases):
         done = casework.reevaluate_case(ctx, case_id)
         outputs += list(getattr(done, "outputs", None) or ())
     write_review_sheet(ctx.store, ctx.settings.outbox / REVIEW_SHEET, remarks)
-    return ReviewResult(applied, rejected, cases, outputs)
+    return ReviewResult(applied, rejected, sorted(cases), outputs)
 
 
 def recorded_remarks(store: Store) -> dict[int, str]:

@@ -5,7 +5,8 @@ The fields OCR read from the bureau's printed form (``pipeline.scan.formread``):
 cases: the unit by its normalised name, exactly or nearly (OCR may misread a character), or by its
 统一社会信用代码 through the unit directory; then the check date and the inspectors narrow several cases
 of one unit down. One case left is the match. Two or more are never guessed between: the scan waits,
-and its note names the candidates for a person to decide.
+and its note names the candidates for a person to decide. A page with no unit printed on it (page 2 of
+the form scanned alone) is never matched by its date alone: the cases of that date are candidates.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class TextMatch:
     candidates: tuple[str, ...]  # the cases it could be when more than one is left (none chosen)
 
 
-def _near(a: str, b: str) -> bool:
+def near(a: str, b: str) -> bool:
     return bool(a) and bool(b) and (a == b or difflib.SequenceMatcher(None, a, b).ratio() >= NEAR_NAME)
 
 
@@ -53,13 +54,16 @@ def match_by_text(hints: Mapping[str, str], cases: Sequence[Any],
     ``unit_of_uscc`` maps a 统一社会信用代码 to its unit name (the unit directory), or is None.
     """
     open_cases = [c for c in cases if c.status in OPEN_STATES]
+    day = (hints.get("check_start") or "")[:10]
+    if not (hints.get("inspected_unit") or hints.get("uscc")):
+        # A page with no unit on it (page 2 of the form alone): its date names candidates, never a case.
+        return TextMatch(None, tuple(sorted(c.id for c in open_cases if day and (c.check_date or "")[:10] == day)))
     unit = company_key(hints.get("inspected_unit"))
     by_code = company_key(unit_of_uscc(hints["uscc"])) if unit_of_uscc and hints.get("uscc") else ""
     exact = [c for c in open_cases if c.unit_key and c.unit_key in (unit, by_code)]
-    pool = exact or [c for c in open_cases if c.unit_key and _near(c.unit_key, unit)]
+    pool = exact or [c for c in open_cases if c.unit_key and near(c.unit_key, unit)]
     if not pool:
         return TextMatch(None, ())
-    day = (hints.get("check_start") or "")[:10]
     if len(pool) > 1 and day:
         same_day = [c for c in pool if (c.check_date or "")[:10] == day]
         pool = same_day or pool

@@ -3,7 +3,7 @@
 Matching order (issue 5): the QR code printed by the pipeline (case number); then the file or
 folder name (the typed file's name, the company name, or its 统一社会信用代码); then printed text
 read from the scan by OCR (``pipeline.cases.scanmatch``: unit name or 统一社会信用代码, date, inspectors;
-several candidate cases are never guessed between). A form that matches nothing waits in ``outbox/待匹配/``
+several candidate cases are never guessed between: a person chooses, ``pipeline.cases.scanchoice``). A form that matches nothing waits in ``outbox/待匹配/``
 and is tried again at the end of every pass, so a scan dropped before its typed file finds it later.
 The analysis itself (QR codes, registration, ink and seal shares) lives in ``pipeline.scan``.
 """
@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.cases.context import Context
-from pipeline.cases.lists import unit_directory
-from pipeline.cases.scanmatch import match_by_text
+from pipeline.cases.scanchoice import chosen_case, question_key, text_match, unit_of_uscc
 from pipeline.core.codes import OPEN_STATES, FileStatus, FindingCode
-from pipeline.core.evidence import FORM_LABELS
+from pipeline.core.evidence import CHECK_TABLE, ELECTRONIC, FORM_LABELS, ScanBoxRow
 from pipeline.core.models import Finding
 from pipeline.core.names import portable_name
 from pipeline.core.text import company_key
@@ -90,6 +89,21 @@ def plan_scans(analysis: ScanAnalysis, *, name: str, rel: str, sha256: str, ctx:
     return planned
 
 
+def electronic_scan(evidence: Mapping[str, Mapping[str, object]]) -> PlannedScan | None:
+    """The 电子签章 found in a typed check table's cells, recorded like a scan of its form (source
+    electronic); its case is the typed file's, set by the caller."""
+    boxes = tuple(PlannedBox(box, True, float(str(e.get("score") or 0.0)), 0, None, None)
+                  for box, e in evidence.items() if e.get("source") == ELECTRONIC and e.get("present") is True)
+    return PlannedScan(0, CHECK_TABLE, (), None, None, ELECTRONIC, {}, boxes, ()) if boxes else None
+
+
+def box_rows(planned: PlannedScan, file_name: str) -> list[ScanBoxRow]:
+    """The boxes of a planned scan as the store will give them back (for an evaluation before the commit)."""
+    source = ELECTRONIC if planned.matched_by == ELECTRONIC else "scan"
+    return [ScanBoxRow(0, planned.form or "", file_name, b.box, b.present, b.score, b.page, b.crop, source)
+            for b in planned.boxes]
+
+
 def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, rel: str,
                    ctx: Context) -> tuple[str | None, str | None, list[str]]:
     """(case id, how it was matched, warnings) for one form of a scan, on first sight and when
@@ -102,14 +116,14 @@ def match_document(*, qr_case: str | None, hints: Mapping[str, str], name: str, 
     case_id = match_by_name(ctx, name, rel)
     if case_id:
         return case_id, "name", warnings
-    if hints.get("inspected_unit") or hints.get("uscc"):
-        # Printed text (OCR of a form without a QR code): one open case or none, never a guess.
-        found = match_by_text(hints, ctx.store.list_cases(), lambda code: _unit_of_uscc(ctx, code))
-        if found.case_id is not None:
-            return found.case_id, "text", warnings
-        if found.candidates:
-            warnings.append(f"扫描件上的企业名称和日期同时符合案卷 {'、'.join(found.candidates)}，"
-                            "无法自动确定，请把扫描件改名为对应电子版检查表的文件名后重新放入。")
+    # Printed text (OCR of a form without a QR code): one open case or none, never a guess.
+    found = text_match(ctx, hints)
+    if found.case_id is not None:
+        return found.case_id, "text", warnings
+    if found.candidates:
+        warnings.append(f"扫描件上读出的企业名称或日期符合案卷 {'、'.join(found.candidates)}，无法自动确定："
+                        "已列入发件箱的“待审核.xlsx”，请在其中选择所属案卷后放回收件箱"
+                        "（或把扫描件改名为对应电子版检查表的文件名后重新放入）。")
     return None, None, warnings
 
 
@@ -130,7 +144,7 @@ def match_by_name(ctx: Context, name: str, rel: str) -> str | None:
         return prefix.pop()
     for part in parts:
         for code in _USCC.findall(part.upper()):
-            unit = _unit_of_uscc(ctx, code)
+            unit = unit_of_uscc(ctx, code)
             if unit and (case := _only_open_case(ctx, company_key(unit))) is not None:
                 return case.id
     for key in keys:
@@ -153,13 +167,6 @@ def _only_open_case(ctx: Context, unit_key: str) -> CaseRow | None:
     cases = [c for c in _open_cases(ctx) if c.unit_key == unit_key]
     return cases[0] if len(cases) == 1 else None
 
-
-def _unit_of_uscc(ctx: Context, code: str) -> str | None:
-
-    for entry in unit_directory(ctx.store, None):
-        if str(entry.get("统一社会信用代码") or "").strip().upper() == code:
-            return str(entry.get("企业名称") or "") or None
-    return None
 
 
 def _form_of_typed_match(ctx: Context, name: str, rel: str) -> str | None:
@@ -225,14 +232,18 @@ def rematch_unmatched(ctx: Context) -> list[str]:
     joins are returned for evaluation."""
     touched: list[str] = []
     for scan, file in ctx.store.unmatched_scans():
-        case_id, how, _ = match_document(qr_case=scan.qr_case, hints=scan.hints, name=file.original_name,
-                                         rel=file.inbox_path, ctx=ctx)
+        how: str | None = "person"
+        case_id = chosen_case(ctx, scan.id)  # a 待审核 answer naming the case
+        if case_id is None:
+            case_id, how, _ = match_document(qr_case=scan.qr_case, hints=scan.hints, name=file.original_name,
+                                             rel=file.inbox_path, ctx=ctx)
         if case_id is None or how is None:
             continue
         form = scan.form or _form_of_typed_match(ctx, file.original_name, file.inbox_path)
         if form is None:
             continue
         with ctx.store.begin() as tx:
+            tx.withdraw_questions(question_key(scan.id))  # a question left on a case published meanwhile
             if tx.match_scan_document(scan.id, case_id, form, how) == 0:
                 tx.accept_scan_file(file.id, case_id)
                 (ctx.settings.outbox / note_name(file.original_name)).unlink(missing_ok=True)

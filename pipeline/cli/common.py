@@ -51,7 +51,8 @@ def print_outcome(outcome: object) -> None:
     assert isinstance(outcome, Outcome)
     style = _STATUS_STYLE.get(outcome.status, "")
     # A file name is data, not markup: "[/x]" in a name would otherwise stop the watcher.
-    line = f"[{style}]{outcome.status.label}[/] {escape(visible_name(outcome.name))}"
+    label = f"[{style}]{outcome.status.label}[/]" if style else outcome.status.label  # "[]…[/]" is not markup
+    line = f"{label} {escape(visible_name(outcome.name))}"
     if outcome.case:
         line += f"  案卷 {outcome.case}"
     console.print(line)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from pipeline.core.errors import ConfigError, ShuangsuiError, StoreError
 from pipeline.core.settings import Settings
-from pipeline.documents.fonts import find_face
+from pipeline.documents.fonts import check_serif
+from pipeline.documents.glyphs import find_face
 from pipeline.documents.libreoffice import LibreOfficeMissing, find_soffice
 from pipeline.documents.public_pdf import FACE_PATTERNS, supports
 from pipeline.documents.render import PUBLIC_FORM_TEMPLATE
@@ -48,6 +51,13 @@ def _cjk_fonts() -> Check:
     if not names:
         return Check("中文字体", False, "没有中文字体，PDF 中的中文会显示为方框。sudo apt-get install fonts-noto-cjk")
     return Check("中文字体", True, "、".join(names[:4]) + (" 等" if len(names) > 4 else ""))
+
+
+def _serif_font() -> Check:
+    # The forms' 宋体 must come out in a serif face; without one LibreOffice silently sets it in a sans face.
+    with tempfile.TemporaryDirectory(prefix="shuangsui-fonts-") as tmp:
+        found = check_serif(Path(tmp))
+    return Check("宋体（打印和 PDF）", found.ok, found.detail)
 
 
 def _templates(settings: Settings) -> Check:
@@ -107,5 +117,5 @@ def _ocr() -> Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [_libreoffice(settings), _cjk_fonts(), _public_form_pdf(settings), _templates(settings),
+    return [_libreoffice(settings), _cjk_fonts(), _serif_font(), _public_form_pdf(settings), _templates(settings),
             _database(settings), _calendar(settings), _bureau_uscc(settings), _ocr()]

@@ -17,6 +17,7 @@ from pipeline import __version__
 from pipeline.cases.facts import calendar_for
 from pipeline.cases.overview import set_case_overrides
 from pipeline.cases.review import answer_from_cli
+from pipeline.cases.stage import Outcome
 from pipeline.cli import archive as cli_archive
 from pipeline.cli import outputs as cli_outputs
 from pipeline.cli import regenerate as cli_regenerate
@@ -32,17 +33,18 @@ from pipeline.cli.doctor import run_checks
 from pipeline.cli.parser import ChineseParser
 from pipeline.cli.printing import print_lists, print_month, print_questions
 from pipeline.cli.status import StatusFilter, parse_state, print_case, print_status
-from pipeline.core.codes import FileStatus, FindingCode
+from pipeline.core.codes import FileStatus
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
 from pipeline.core.models import FIELD_LABELS
-from pipeline.extract import extract_file
-from pipeline.extract.scan import extract_scan
+from pipeline.core.sniff import detect_kind
+from pipeline.intake.analysis import AnalysisTask
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context, process_inbox
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
+from pipeline.intake.worker import analyse_alone
 from pipeline.samples.demo import fill_demo_inbox
 from pipeline.web.app import WebConfig
 from pipeline.web.server import start_in_thread
@@ -117,15 +119,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_process(args: argparse.Namespace) -> int:
 
-    settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
-        require_inbox(settings, create=args.create)
-        ctx = open_context(settings)
-        try:
-            clear_leftovers(ctx.settings)  # of a run that was killed
-            outcomes = process_inbox(ctx, on_outcome=None if args.json else _print_outcome)
-        finally:
-            ctx.close()
+    outcomes: list[Outcome] = []
+
+    def report(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        if not args.json:
+            _print_outcome(outcome)
+
+    try:
+        settings = _settings(args)
+        with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
+            require_inbox(settings, create=args.create)
+            ctx = open_context(settings)
+            try:
+                clear_leftovers_of(ctx)  # of a run that was killed
+                # The returned list also holds the ignored and skipped files, never reported one by one.
+                outcomes[:] = process_inbox(ctx, on_outcome=report)
+            finally:
+                ctx.close()
+    except (Exception, KeyboardInterrupt) as exc:
+        if args.json:  # the object all the same: the files done so far, and why the pass stopped
+            print(json.dumps({"files": [o.as_json() for o in outcomes], "error": _error_json(exc)},
+                             ensure_ascii=False, indent=2))
+        raise
     if args.json:
         print(json.dumps({"files": [o.as_json() for o in outcomes]}, ensure_ascii=False, indent=2))
     else:
@@ -140,10 +156,20 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def _error_json(exc: BaseException) -> dict[str, object]:
+    """What ``main`` will say about ``exc`` on stderr, and the exit code it will return."""
+    if isinstance(exc, ShuangsuiError):
+        return {"message": exc.message, "exit_code": int(exc.exit_code), "type": type(exc).__name__}
+    if isinstance(exc, KeyboardInterrupt):
+        return {"message": "已中断。", "exit_code": int(ExitCode.ctrl_c), "type": "KeyboardInterrupt"}
+    return {"message": f"内部错误：{type(exc).__name__}: {exc}", "exit_code": int(ExitCode.other_error),
+            "type": type(exc).__name__}
+
+
 def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
-    with data_folder_lock(settings.data_dir, command_line()):
+    with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
         if require_inbox(settings, create=args.create):
             console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)
         ctx = open_context(settings)
@@ -176,12 +202,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise InputFileError(f"找不到文件 {args.file}。请检查路径。")
     try:
-        extraction = extract_file(args.file)
-    except InputFileError as exc:
-        if exc.code != FindingCode.scan_pending.value:
-            raise
-
-        extraction = extract_scan(args.file)  # an image-only PDF: its evidence, like an image's
+        kind = detect_kind(args.file)
+    except OSError as exc:
+        raise InputFileError(f"无法读取文件 {args.file}：{exc.strerror or exc}。请检查文件权限。") from exc
+    # Read in a worker process with the memory and time limits, like a file dropped into the inbox.
+    analysed = analyse_alone(_settings(args), AnalysisTask(args.file, args.file.name, kind, is_list=False,
+                                                           extract_only=True))
+    extraction = analysed.extraction
+    assert extraction is not None
     if args.json:
         print(json.dumps(extraction.as_json(), ensure_ascii=False, indent=2))
     else:
@@ -321,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             traceback.print_exc()
-        console.print(f"[red]内部错误：[/]{type(exc).__name__}: {exc}。请加 -v 重新运行并把输出发给信息化人员。")
+        console.print(f"[red]内部错误：[/]{type(exc).__name__}: {escape(str(exc))}。请加 -v 重新运行并把输出发给信息化人员。")
         return int(ExitCode.other_error)
 
 

@@ -90,6 +90,8 @@ def print_lists(store: Store, console: Console, kind: str | None = None, diff: b
     for column in ("名录", "版本", "文件", "行数", "生效日期", "导入时间", "状态"):
         table.add_column(column, justify="right" if column in ("版本", "行数") else "left")
     by_kind: dict[str, list[ListVersionRow]] = {k.kind: store.list_versions(k.kind) for k in kinds}
+    # Staff count versions per list in import order (1, 2, 3 …), not by the database's row id.
+    number = {v.id: i for vs in by_kind.values() for i, v in enumerate(sorted(vs, key=lambda v: v.id), 1)}
     for k in kinds:
         versions = by_kind[k.kind]
         current = store.list_version_on(k.kind, today)
@@ -102,7 +104,7 @@ def print_lists(store: Store, console: Console, kind: str | None = None, diff: b
                 state = "[yellow]尚未生效[/]"
             else:
                 state = "[dim]已被取代[/]"
-            table.add_row(k.title, str(v.id), escape(v.source_name or ""), str(v.row_count), v.effective_from,
+            table.add_row(k.title, str(number[v.id]), escape(v.source_name or ""), str(v.row_count), v.effective_from,
                           v.imported_at[:19].replace("T", " "), state)
     console.print(table)
     missing = [k.title for k in kinds if not by_kind[k.kind]]
@@ -115,7 +117,7 @@ def print_lists(store: Store, console: Console, kind: str | None = None, diff: b
         versions = by_kind[k.kind]
         for before, after in itertools.pairwise(versions):
             d = diff_versions(store.list_version_rows(before.id), store.list_version_rows(after.id), k.kind)
-            head = (f"{k.title} 版本 {after.id}（{after.effective_from} 起）相对版本 {before.id}："
+            head = (f"{k.title} 版本 {number[after.id]}（{after.effective_from} 起）相对版本 {number[before.id]}："
                     f"新增 {len(d.added)} 行，删除 {len(d.removed)} 行，变更 {len(d.changed)} 行")
             console.print(f"\n[bold]{escape(head)}[/]" if not d.empty else escape(head + "（内容相同）"))
             for line in diff_lines(d):

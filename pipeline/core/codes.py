@@ -97,6 +97,7 @@ class FindingCode(StrEnum):
     extraction_warning = "EXTRACTION_WARNING"
     result_undecided = "RESULT_UNDECIDED"
     scan_pending = "SCAN_PENDING"
+    scan_ambiguous = "SCAN_AMBIGUOUS"
     review_answer_rejected = "REVIEW_ANSWER_REJECTED"
     case_ref_unknown = "CASE_REF_UNKNOWN"
     licence_unknown = "LICENCE_UNKNOWN"
@@ -158,6 +159,7 @@ _FINDING_LABELS = {
     FindingCode.extraction_warning: "识别提示",
     FindingCode.result_undecided: "检查结果需人工确认",
     FindingCode.scan_pending: "扫描件待匹配",
+    FindingCode.scan_ambiguous: "扫描件对应多个案卷",
     FindingCode.review_answer_rejected: "审核答案未采用",
     FindingCode.case_ref_unknown: "案卷编号不存在",
     FindingCode.licence_unknown: "执法证号不在名录库中",

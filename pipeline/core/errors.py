@@ -73,6 +73,19 @@ class StoreError(ShuangsuiError):
     message = "数据库无法访问。请检查数据目录的权限和磁盘空间。"
 
 
+class DatabaseUnavailableError(StoreError):
+    """The database cannot be used at all (locked by another program, read-only, disk full, I/O error):
+    every file would fail the same way, each after the busy timeout, so the pass stops."""
+
+    message = "数据库暂时无法使用。"
+
+
+def database_unavailable(reason: object) -> DatabaseUnavailableError:
+    return DatabaseUnavailableError(
+        f"数据库暂时无法使用（{reason}）：可能正被其他程序（备份、数据库工具）占用，或数据目录只读、磁盘已满。"
+        "本轮处理已停止，未处理的文件留在收件箱，下一轮自动继续。")
+
+
 class OutputError(ShuangsuiError):
     exit_code = ExitCode.output
     message = "无法写出结果文件。请检查发件箱目录的权限和磁盘空间。"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CHECK_TABLE = "check_table"
+ELECTRONIC = "electronic"  # a scan document's matched_by (and a box's source) for 电子签章 in a typed file
 SITE_RECORD = "site_record"
 
 # Boxes of the printed forms (the names are the public ``extract --json`` contract of issue 5).
@@ -49,6 +50,7 @@ class BoxState:
     crop: str | None
     scan_id: int = 0          # the scan document that showed it (answers are keyed by it)
     file_name: str = ""
+    source: str = "scan"      # or ELECTRONIC: a seal or signature image in the typed file's cell
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class ScanSeen:
         state = self.boxes.get(box)
         if state is None:
             return "扫描件"
+        if state.source == ELECTRONIC:
+            return f"电子版“{state.file_name}”"
         page = f"第 {state.page + 1} 页" if state.page is not None else ""
         return f"扫描件“{state.file_name}”{page}"
 
@@ -88,15 +92,20 @@ class ScanBoxRow:
     score: float | None
     page: int | None
     crop: str | None
+    source: str = "scan"
 
 
-def case_evidence(rows: Iterable[ScanBoxRow]) -> CaseEvidence:
-    """Per form, the newest evidence of each box; ``rows`` in scan document order."""
+def case_evidence(rows: Iterable[ScanBoxRow], *, electronic: bool = True) -> CaseEvidence:
+    """Per form, the newest evidence of each box; ``rows`` in scan document order. ``electronic``:
+    whether 电子签章 in typed files counts (the setting ``accept_electronic_seal``)."""
     forms: dict[str, dict[str, BoxState]] = {}
     for r in rows:
+        if r.source == ELECTRONIC and not electronic:
+            continue
         boxes = forms.setdefault(r.form, {})
         if r.box is not None:  # later scan documents overwrite earlier ones
-            boxes[r.box] = BoxState(r.box, r.present, r.score, r.page, r.crop, r.scan_id, r.original_name)
+            boxes[r.box] = BoxState(r.box, r.present, r.score, r.page, r.crop, r.scan_id, r.original_name,
+                                    r.source)
     return CaseEvidence({form: ScanSeen(form, boxes) for form, boxes in forms.items()})
 
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+from pipeline.core.biff import book_shape, workbook_stream
 from pipeline.core.codes import FindingCode
 from pipeline.core.errors import InputFileError
 
@@ -41,10 +42,12 @@ __all__ = [
     "MAX_PDF_TREE_DEPTH",
     "MAX_SHARED_STRINGS",
     "MAX_SHARED_STRINGS_BYTES",
+    "MAX_SHEETS",
     "MAX_SHEET_CELLS",
     "MAX_SHEET_COLUMNS",
     "MAX_SHEET_ROWS",
     "MAX_TABLE_SPAN",
+    "MAX_XLS_BYTES",
     "MAX_XML_DEPTH",
     "MAX_XML_ELEMENTS",
     "MAX_XML_PART_BYTES",
@@ -55,6 +58,7 @@ __all__ = [
     "check_image",
     "check_input",
     "check_pdf",
+    "check_xls",
     "check_zip",
     "small_member",
     "zip_directory",
@@ -88,6 +92,9 @@ MAX_SHEET_COLUMNS = 1_000
 MAX_SHEET_CELLS = 1_000_000  # cells written + cells covered by merges and hyperlinks, per sheet
 MAX_SHARED_STRINGS_BYTES = 32 * _MIB  # xl/sharedStrings.xml uncompressed; loaded whole by openpyxl
 MAX_SHARED_STRINGS = 1_000_000
+# Legacy .xls (xlrd): read whole into memory, each sheet built as a padded rectangle (core/biff.py).
+MAX_XLS_BYTES = 32 * _MIB  # a check table is some 50 KB; lists must be .xlsx anyway
+MAX_SHEETS = 256
 
 # --- PDF --------------------------------------------------------------------------------------
 MAX_PDF_PAGES = 500  # a check table has 1-3 pages; scans have their own setting scan_max_pages
@@ -123,6 +130,8 @@ def check_input(path: Path, kind: str, *, max_image_pixels: int | None = None) -
         check_zip(path, parse_xml=kind != "zip")
     elif kind == "pdf":
         check_pdf(path)
+    elif kind == "xls":
+        check_xls(path)
     elif kind == "image" and max_image_pixels is not None:
         check_image(path, max_image_pixels)
 
@@ -351,6 +360,34 @@ class _XmlGuard:
         return None
 
 
+# --- legacy .xls ---------------------------------------------------------------------------------
+def check_xls(path: Path) -> None:
+    """Size, sheets, each sheet's extent as xlrd would allocate it, merged cells and shared strings of
+    a BIFF workbook, from its records (``core/biff.py``), before xlrd builds any of it."""
+    size = path.stat().st_size
+    if size > MAX_XLS_BYTES:
+        raise _too_complex(f"旧版 Excel 文件有 {_mb(size)}，上限为 {_mb(MAX_XLS_BYTES)}")
+    try:
+        stream = workbook_stream(path.read_bytes())
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
+    except Exception:  # a damaged container: xlrd gives the verdict
+        return
+    if stream is None:
+        return
+    book = book_shape(stream)
+    sheets = max(len(book.sheets), book.declared_sheets)
+    if sheets > MAX_SHEETS:
+        raise _too_complex(f"工作簿有 {sheets} 个工作表，上限为 {MAX_SHEETS} 个")
+    if book.strings > MAX_SHARED_STRINGS:
+        raise _too_complex(f"共享字符串超过 {MAX_SHARED_STRINGS} 个")
+    for sheet in book.sheets:
+        if sheet.rows > MAX_SHEET_ROWS or sheet.columns > MAX_SHEET_COLUMNS:
+            raise _too_complex(f"工作表超过 {MAX_SHEET_ROWS} 行或 {MAX_SHEET_COLUMNS} 列")
+        if sheet.cells > MAX_SHEET_CELLS or sheet.merged_cells > MAX_SHEET_CELLS:
+            raise _too_complex(f"工作表范围 {sheet.rows} 行 × {sheet.columns} 列，超过 {MAX_SHEET_CELLS} 个单元格")
+
+
 # --- PDF ----------------------------------------------------------------------------------------
 _PDF_ENCRYPTED = "PDF 文件已加密（设置了打开密码）。请取消密码后重新导出 PDF，再放入收件箱。"
 _PDF_LOOP = ("PDF 文件的页面结构有误（页面目录循环引用自身），无法安全读取。"
@@ -373,6 +410,8 @@ def check_pdf(path: Path) -> None:
             pages = root["/Pages"]
         except InputFileError:
             raise
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:  # damaged beyond pypdf's repair: pdfplumber/pdfium give the verdict
             return
         _walk_page_tree(pages)
@@ -391,6 +430,8 @@ def _walk_page_tree(pages: Any) -> None:
     try:
         top, _ = resolve(pages)
         declared = int(top.get("/Count", 0))
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:
         return
     if declared > MAX_PDF_PAGES:
@@ -403,6 +444,8 @@ def _walk_page_tree(pages: Any) -> None:
         node_ref, depth = stack.pop()
         try:
             node, ident = resolve(node_ref)
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:
             continue  # a missing object: pdfium skips it too
         if ident is not None:
@@ -426,6 +469,8 @@ def _walk_page_tree(pages: Any) -> None:
         try:
             kids = kids.get_object()
             stack.extend((kid, depth + 1) for kid in reversed(list(kids)))
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception:
             continue
 

@@ -33,7 +33,12 @@ class Settings:
         default=Path("var"), metadata=_doc("数据目录（收件箱和发件箱之外）：数据库、原件库、工作目录")
     )
     database_url: str = field(
-        default="", metadata=_doc("数据库地址（SQLAlchemy URL）；留空即数据目录中的 SQLite 文件")
+        default="", metadata=_doc("数据库地址（SQLAlchemy URL）；留空即数据目录中的 SQLite 文件；"
+                                  "postgresql://用户:密码@主机/库名 时多台机器（多个进程）可共用同一收件箱和数据库")
+    )
+    claim_lease_seconds: float = field(
+        default=60.0, metadata=_doc("共用 PostgreSQL 时，一个进程领取的文件保留多久（秒）；进程每隔三分之一的时间续期，"
+                                    "进程死掉后过了这个时间其他进程接手")
     )
     bureau: str = field(default="烟台市工业和信息化局", metadata=_doc("抽查执法主体（局名），印在表单上"))
     section_general: str = field(default="综合科", metadata=_doc("综合科的名称（接收查处材料和汇总）"))
@@ -57,8 +62,10 @@ class Settings:
         default=Path(), metadata=_doc("收件箱所在共享盘的挂载点，如 /srv/share；设置后未挂载时拒绝运行（留空则只核对 /etc/fstab）")
     )
     max_file_mb: int = field(default=200, metadata=_doc("单个文件的大小上限（MB），超过即退回"))
+    # Address space, not resident memory: OCR of one page (onnxruntime) reserves ~1.4 GB of it while
+    # using ~0.6 GB; with 1 GB every scan without a QR code failed in the worker (bad_alloc).
     file_memory_mb: int = field(
-        default=1024, metadata=_doc("分析单个文件的进程可用的内存上限（MB）；超过即以“文件过于复杂”退回，其他文件照常处理")
+        default=2048, metadata=_doc("分析单个文件的进程可用的内存上限（MB）；超过即以“文件过于复杂”退回，其他文件照常处理")
     )
     file_timeout_s: float = field(
         default=120.0, metadata=_doc("分析单个文件的时间上限（秒）；超过即以“文件过于复杂”退回，其他文件照常处理")
@@ -78,6 +85,10 @@ class Settings:
     )
     require_signed_scan: bool = field(
         default=True, metadata=_doc("公示前是否要求收到签字盖章后的扫描件，并核对每个签字、盖章栏（第十条、检查表）")
+    )
+    accept_electronic_seal: bool = field(
+        default=True, metadata=_doc("电子版检查表签字、盖章栏内嵌的电子签章（红色印章图片）或签名图片是否算作该栏已签字盖章，"
+                                    "该栏不再需要扫描件；要求一律纸质签字盖章的单位设为 false")
     )
     require_site_record: bool = field(
         default=True, metadata=_doc("抽查方式含现场检查时，公示前是否要求收到现场检查笔录（第十条）；笔录只存纸质的单位设为 false")
@@ -135,6 +146,11 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'shuangsui.sqlite3').resolve()}"
+
+    @property
+    def shared_store(self) -> bool:
+        """Several workers share the database (PostgreSQL): claims instead of the data folder lock."""
+        return not self.db_url.startswith("sqlite")
 
     @property
     def originals_dir(self) -> Path:

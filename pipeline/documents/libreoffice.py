@@ -18,6 +18,8 @@ How LibreOffice is run:
 * Every invocation runs in its own process group and is killed as a group after ``timeout``
   seconds. After a timeout or a crash the profile is thrown away and the files not yet converted
   are tried once more with a fresh profile; a file that fails again is given up.
+* soffice runs with ``FONTCONFIG_FILE`` = ``<profile_root>/fonts.conf`` (``pipeline.documents.fonts``), so that
+  the forms' 宋体 comes out in a serif Simplified Chinese face and their digits in the same family.
 * soffice exits with 0 even when it cannot load a file: a file without output is reported by
   ``Converter.convert`` as ``ConversionError`` (code ``FILE_UNREADABLE``).
 
@@ -47,6 +49,7 @@ from types import TracebackType
 from typing import Self
 
 from pipeline.core.errors import InputFileError, MissingDependencyError
+from pipeline.documents.fonts import write_fontconfig
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -286,6 +289,11 @@ class Converter(_Converting):
         """The LibreOffice user profile (created by soffice on first use)."""
         return self.profile_root / "profile"
 
+    @property
+    def fontconfig(self) -> Path:
+        """The fontconfig file soffice runs with (``pipeline.documents.fonts``: 宋体 as a serif SC face)."""
+        return self.profile_root / "fonts.conf"
+
     def close(self) -> None:
         """Remove the profile folder if this converter created it."""
         with self._lock:
@@ -314,6 +322,7 @@ class Converter(_Converting):
         with (self.profile_root / "profile.lock").open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                kill_strays(self.profile_dir)
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -376,6 +385,9 @@ class Converter(_Converting):
                 str(out_dir),
                 *(str(path) for path in staged.values()),
             ]
+            if not self.fontconfig.is_file():
+                write_fontconfig(self.fontconfig)
+            offline_profile(self.profile_dir)
             error = self._run(command, work, self.timeout * -(-len(items) // TIMEOUT_FILES))
             produced: dict[_Item, Path] = {}
             for item, path in staged.items():
@@ -398,6 +410,7 @@ class Converter(_Converting):
                     stdout=out,
                     stderr=subprocess.STDOUT,
                     cwd=work,
+                    env={**os.environ, "FONTCONFIG_FILE": str(self.fontconfig)},
                     start_new_session=True,  # its own process group, killed as a whole
                     preexec_fn=_lift_address_space_limit if _address_space_limited() else None,
                 )
@@ -425,6 +438,41 @@ class Converter(_Converting):
         shutil.rmtree(self.profile_dir, ignore_errors=True)
 
 
+# Documents from outside may link pictures, style sheets or templates on the web; opening them must not
+# fetch anything (it would tell the sender the file was opened, and from where). Links from documents
+# are blocked, every web request goes to a proxy on a closed local port, and macros never run.
+_OFFLINE_MARK = "shuangsui-offline"
+_OFFLINE_ITEMS = [
+    ("/org.openoffice.Office.Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "DisableMacrosExecution", "true"),
+    ("/org.openoffice.Office.Common/Security/Scripting", "MacroSecurityLevel", "3"),
+    ("/org.openoffice.Inet/Settings", "ooInetProxyType", "1"),
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyName", "127.0.0.1") for kind in ("HTTP", "HTTPS", "FTP")],
+    *[("/org.openoffice.Inet/Settings", f"ooInet{kind}ProxyPort", "9") for kind in ("HTTP", "HTTPS", "FTP")],
+    ("/org.openoffice.Inet/Settings", "ooInetNoProxy", ""),
+]
+
+
+def offline_profile(profile_dir: Path) -> None:
+    """Make the profile's settings keep soffice off the network (written before its first start)."""
+    xcu = profile_dir / "user" / "registrymodifications.xcu"
+    text = xcu.read_text(encoding="utf-8", errors="replace") if xcu.is_file() else ""
+    if _OFFLINE_MARK in text:
+        return
+    items = "".join(f'<item oor:path="{path}"><prop oor:name="{name}" oor:op="fuse"><value>{value}</value>'
+                    f"</prop></item>\n" for path, name, value in _OFFLINE_ITEMS)
+    if "</oor:items>" in text:
+        text = text.replace("</oor:items>", f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>", 1)
+    else:
+        text = ('<?xml version="1.0" encoding="UTF-8"?>\n<oor:items xmlns:oor="http://openoffice.org/2001/registry" '
+                'xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+                f"<!-- {_OFFLINE_MARK} -->\n{items}</oor:items>\n")
+    xcu.parent.mkdir(parents=True, exist_ok=True)
+    tmp = xcu.with_name(f"{xcu.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(xcu)
+
+
 def _stage(source: Path, link: Path) -> Path:
     """``link`` pointing at ``source`` (a symlink, or a copy where links are not possible)."""
     try:
@@ -444,6 +492,31 @@ def _lift_address_space_limit() -> None:
     # has its own timeout and is not bounded by it. Runs only there, where no other thread exists.
     _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
+
+
+def kill_strays(profile_dir: Path) -> list[int]:
+    """Kill every soffice still running on ``profile_dir``; returns their pids.
+
+    Called with the profile lock held, so such a process belongs to a holder that was killed (kill -9,
+    the OOM killer) while converting: its soffice, in a session of its own, runs on. A new soffice on the
+    same profile would hand its files to that one and wait on it, up to its timeout, for nothing.
+    """
+    marker = f"-env:UserInstallation={profile_dir.resolve().as_uri()}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if marker in args:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+    if killed:
+        log.warning("killed LibreOffice left running on %s by a stopped run: %s", profile_dir, killed)
+    return killed
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 
 from PIL import ImageCms
 
-from pipeline.documents.fonts import Embedded, Face
+from pipeline.documents.glyphs import Embedded, Face
 
 PRODUCER = "shuangsui"
 # Fixed dates keep the bytes reproducible (the bureau's rules took effect on this day).

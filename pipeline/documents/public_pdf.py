@@ -6,14 +6,16 @@ does (measured against LibreOffice 7.4's PDF of the same .docx, see ``tests/test
 the same fonts (what fontconfig gives LibreOffice for 宋体/黑体 and Times New Roman), Writer's script
 rules (CJK text in the CJK face, Latin letters and digits in the Latin one, punctuation of the
 U+2000 block following the text before it, a fifth of an em between a CJK character and a Latin
-letter or digit, not at punctuation),
+letter or digit, not at punctuation), the glyphs HarfBuzz picks for each script run in the text's
+language (``scripts.script_runs``, ``Face.variant``: Noto Serif CJK's digits in a Latin run such as
+a credit code are all 0.549 em wide, proportional in a Chinese run such as a date),
 its line breaking (between any two CJK characters, at spaces, inside a word only when the word is
 longer than the line; closing punctuation never starts a line), its line heights (ascent + descent
 of the fonts on the line) and its cell insets.
 
 That layout is only right for that template: ``supports`` compares the template's document and
 styles with the stock ones, and anything else (a template edited in Word, a text with a tab, a
-form too long for one page) raises ``LayoutUnsupported``, for which the caller converts the .docx
+Latin word the font sets with a ligature such as "fi", a form too long for one page) raises ``LayoutUnsupported``, for which the caller converts the .docx
 with LibreOffice as before.
 """
 
@@ -27,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.errors import OutputError
-from pipeline.documents.fonts import Face, face, find_face
+from pipeline.documents.glyphs import Face, face, find_face
 from pipeline.documents.pdfa import Page, Rule, TextRun, write_pdfa
+from pipeline.documents.scripts import script_runs
 
 # sha256 of word/document.xml + word/styles.xml of the stock templates/公示表.docx: the layout below
 # is that document's. tests/test_public_pdf.py fails when the template is rebuilt differently.
@@ -50,8 +53,12 @@ _INSET = 5.45  # text inset from a cell's border line (Word's 0.19 cm cell margi
 _RULE = 0.5
 _AUTOSPACE = 0.2  # em between CJK and Latin letters or digits (Writer's "Asian/non-Asian spacing")
 
-FACE_PATTERNS = {"cjk": ":lang=zh-cn:style=Regular", "cjk-b": ":lang=zh-cn:style=Bold",
+# As the template names them (宋体 text, a 黑体 bold title, Times New Roman Latin), resolved with soffice's aliases.
+FACE_PATTERNS = {"cjk": "宋体:lang=zh-cn:style=Regular", "cjk-b": "黑体:lang=zh-cn:style=Bold",
           "lat": "Times New Roman:style=Regular", "lat-b": "Times New Roman:style=Bold"}
+# The template's languages (w:lang en-US, eastAsia zh-CN) as OpenType language systems: what HarfBuzz
+# selects the fonts' locl substitutions by. Noto CJK has no ENG system, so Latin runs get the default.
+_LANGUAGES = {"cjk": "ZHS ", "cjk-b": "ZHS ", "lat": "ENG ", "lat-b": "ENG "}
 # Characters that never start a line (closing punctuation) or end one (opening punctuation).
 _NO_START = set("，。、；：？！）」』》〉】〕…’”,.;:?!)]}%")
 _NO_END = set("（「『《〈【〔‘“([{")
@@ -97,13 +104,28 @@ def warm_up() -> None:
     _faces()
 
 
-def _shape(text: str, bold: bool, size: float) -> list[_Glyph]:
-    """Each character with its face and advance; the autospace folded into the advance before it."""
+def _face(key: str) -> Face:
+    """The face of a font key: one of ``FACE_PATTERNS``, or ``"lat:latn"``, that face for a run of that script."""
+    base, _, script = key.partition(":")
+    found = _faces()[base]
+    return found.variant(script, _LANGUAGES[base]) if script else found
+
+
+def _font_key(base: str, script: str, char: str) -> str:
+    """``base``, or its variant for ``script`` when that draws ``char`` with another glyph."""
+    plain = _faces()[base]
+    return f"{base}:{script}" if plain.variant(script, _LANGUAGES[base]).glyph(char) != plain.glyph(char) else base
+
+
+def _shape(text: str, scripts: list[str], bold: bool, size: float) -> list[_Glyph]:
+    """Each character with its face and advance; the autospace folded into the advance before it.
+    ``scripts`` are the characters' script runs (``script_runs`` of the whole paragraph)."""
     faces = _faces()
     cjk, lat = ("cjk-b", "lat-b") if bold else ("cjk", "lat")
     glyphs: list[_Glyph] = []
+    runs: list[tuple[str, str]] = []  # each character's face (a key of FACE_PATTERNS) and script
     x, previous_asian = 0.0, False
-    for char in text:
+    for char, script in zip(text, scripts, strict=True):
         asian = previous_asian if _weak(char) else _asian(char)
         key = cjk if asian else lat
         if not faces[key].has(char):
@@ -112,10 +134,25 @@ def _shape(text: str, bold: bool, size: float) -> list[_Glyph]:
                 raise LayoutUnsupported(f"字体中没有字符 {char!r}")
         if glyphs and asian != previous_asian and char.isalnum() and glyphs[-1].char.isalnum():
             x += _AUTOSPACE * size
-        glyphs.append(_Glyph(char, key, x, faces[key].advance(char) * size))
+        runs.append((key, script))
+        key = _font_key(key, script, char)
+        glyphs.append(_Glyph(char, key, x, _face(key).advance(char) * size))
         x += glyphs[-1].advance
         previous_asian = asian
+    _refuse_ligatures(text, runs)
     return glyphs
+
+
+def _refuse_ligatures(text: str, runs: list[tuple[str, str]]) -> None:
+    """``LayoutUnsupported`` where LibreOffice would join characters of one font and script run into a
+    ligature (Noto CJK's Latin "fi", "ffl"): glyphs this layout does not draw."""
+    for start, (key, script) in enumerate(runs):
+        face_ = _faces()[key].variant(script, _LANGUAGES[key])
+        for ligature in face_.ligatures:
+            end = start + len(ligature)
+            if (end <= len(text) and all(r == (key, script) for r in runs[start:end])
+                    and tuple(face_.glyph(c) for c in text[start:end]) == ligature):
+                raise LayoutUnsupported(f"公示表内容含连字 {text[start:end]!r}")
 
 
 def _may_break(before: str, after: str) -> bool:
@@ -127,8 +164,10 @@ def _may_break(before: str, after: str) -> bool:
 def _lines(text: str, width: float, *, bold: bool = False, size: float = _BODY_SIZE) -> list[_Line]:
     """``text`` (one paragraph, ``\\n`` a line break) broken into lines of at most ``width`` pt."""
     lines: list[_Line] = []
+    scripts, offset = script_runs(text), 0  # a line break does not end the paragraph's script run
     for part in text.split("\n"):
-        glyphs = _shape(part, bold, size)
+        glyphs = _shape(part, scripts[offset:offset + len(part)], bold, size)
+        offset += len(part) + 1
         start = 0
         while True:
             end = _fit(glyphs, start, width)
@@ -157,10 +196,9 @@ def _fit(glyphs: list[_Glyph], start: int, width: float) -> int:
 
 
 def _line(glyphs: list[_Glyph], size: float) -> _Line:
-    faces = _faces()
     used = {g.font for g in glyphs} or {"cjk", "lat"}
-    ascent = max(faces[k].ascent for k in used) * size
-    descent = max(faces[k].descent for k in used) * size
+    ascent = max(_face(k).ascent for k in used) * size
+    descent = max(_face(k).descent for k in used) * size
     if not glyphs:
         return _Line((), 0.0, ascent, ascent + descent)
     origin = glyphs[0].x
@@ -205,7 +243,7 @@ def layout_public_form(context: Mapping[str, str]) -> Page:
     """The page of the 公示表 for ``public_form_context(...)``; ``LayoutUnsupported`` if it cannot be."""
     if any("\t" in str(v) for v in context.values()):
         raise LayoutUnsupported("公示表内容含制表符")
-    page = Page(PAGE_WIDTH, PAGE_HEIGHT, dict(_faces()))
+    page = Page(PAGE_WIDTH, PAGE_HEIGHT, {})
     _draw(page, _lines(_TITLE, _TEXT_WIDTH, bold=True, size=_TITLE_SIZE), _LEFT, _TEXT_WIDTH,
           _TOP + _TITLE_SPACE_BEFORE, center=True, size=_TITLE_SIZE)
     rows = (
@@ -233,6 +271,7 @@ def layout_public_form(context: Mapping[str, str]) -> Page:
     page.rules += [Rule(_LEFT - half, y, right + half, y) for y in tops]
     page.rules += [Rule(x, tops[0] - half, x, tops[-1] + half) for x in (lefts[0], right)]
     page.rules += [Rule(x, tops[0] + half, x, tops[3] + half) for x in lefts[1:-1]]
+    page.faces.update((run.font, _face(run.font)) for run in page.runs)
     return page
 
 

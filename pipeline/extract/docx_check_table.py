@@ -14,6 +14,7 @@ with Wingdings symbols or legacy ``FORMCHECKBOX`` fields are turned into ☑/☐
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -25,6 +26,7 @@ import docx
 from docx.oxml.ns import qn
 
 from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
 from pipeline.core.sniff import detect_kind
 from pipeline.documents.grid import (
     CASE_REF_PATTERN,
@@ -35,8 +37,10 @@ from pipeline.documents.grid import (
     GridExtractor,
     find_case_ref,
 )
+from pipeline.documents.render import CHECK_TABLE_FORM
 
 from .base import error_for_kind
+from .electronic import electronic_evidence
 
 __all__ = ["CASE_REF_PATTERN", "NOT_CHECK_TABLE", "DocxCheckTableExtractor", "DocxExtractor", "read_grids"]
 
@@ -282,8 +286,12 @@ def _open(path: Path) -> Any:
     except ValueError:  # "not a Word file, content type is …": .docm, .dotx, .dotm
         try:
             return docx.Document(_as_plain_docx(path))
+        except MemoryError:
+            raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
         except Exception as exc:
             raise _open_error(path) from exc
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # zip, XML and package errors of a damaged or non-Word file
         raise _open_error(path) from exc
 
@@ -291,10 +299,13 @@ def _open(path: Path) -> Any:
 # --- the seam and the extractor --------------------------------------------------------------
 def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
     """Every table of the Word file ``path`` (nested ones included) as a grid, and its case number."""
-    document = _open(path)
+    return _grids_of(_open(path), display_name or path.name)
+
+
+def _grids_of(document: Any, name: str) -> FormGrids:
     texts: dict[Any, str] = {}
     grids = [_grid(number, tbl, texts) for number, tbl in enumerate(_iter_tables(document), start=1)]
-    return FormGrids(grids, _case_ref(document), display_name or path.name)
+    return FormGrids(grids, _case_ref(document), name)
 
 
 class DocxExtractor(GridExtractor):
@@ -303,6 +314,14 @@ class DocxExtractor(GridExtractor):
     fmt = "docx"
     kinds: frozenset[str] = frozenset({"docx"})
     read_grids = staticmethod(read_grids)
+
+    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
+        document = _open(path)  # once, for the text and for the pictures
+        extraction = self.form.read(_grids_of(document, display_name or path.name))
+        if extraction.form != CHECK_TABLE_FORM:
+            return extraction
+        # Seal and signature images in the boxes' cells (电子签章): evidence with source "electronic".
+        return dataclasses.replace(extraction, evidence=electronic_evidence(document))
 
 
 DocxCheckTableExtractor = DocxExtractor

@@ -29,6 +29,7 @@ Provenance reads ``第1页 表1 第3行 第2列`` (tables), ``第1页 第5行`` 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import logging
 import re
@@ -44,6 +45,7 @@ from pdfplumber.utils.exceptions import PdfminerException
 from pypdf import PasswordType, PdfReader
 
 from pipeline.core.errors import InputFileError
+from pipeline.core.models import Extraction
 from pipeline.core.text import KNOWN_METHODS, label_key
 from pipeline.documents.grid import (
     FORM_LABELS,
@@ -54,6 +56,9 @@ from pipeline.documents.grid import (
     GridExtractor,
     find_case_ref,
 )
+from pipeline.documents.render import CHECK_TABLE_FORM
+
+from .electronic import pdf_electronic_evidence
 
 __all__ = [
     "EMPTY_MESSAGE",
@@ -791,6 +796,8 @@ def _read_form(path: Path) -> tuple[Grid, str]:
         fields = reader.get_fields() or {}
     except InputFileError:
         raise
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception:  # pypdf raises many kinds of errors on damaged files
         return [], ""
     finally:
@@ -891,6 +898,8 @@ def read_grids(path: Path, *, display_name: str | None = None) -> FormGrids:
     try:
         with pdfplumber.open(path, password="") as pdf:
             raw_pages = _raw_pages(pdf)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # pdfminer raises many kinds of errors on damaged files
         raise _open_error(exc) from exc
     pages = _read_pages(raw_pages)
@@ -923,6 +932,13 @@ class PdfExtractor(GridExtractor):
     fmt = "pdf"
     kinds: frozenset[str] = frozenset({"pdf"})
     read_grids = staticmethod(read_grids)
+
+    def extract(self, path: Path, *, display_name: str | None = None) -> Extraction:
+        extraction = super().extract(path, display_name=display_name)
+        if extraction.form != CHECK_TABLE_FORM:
+            return extraction
+        # Seal and signature images in the boxes' cells (电子签章): evidence with source "electronic".
+        return dataclasses.replace(extraction, evidence=pdf_electronic_evidence(path))
 
 
 PdfCheckTableExtractor = PdfExtractor

@@ -225,6 +225,8 @@ def pdf_paragraphs(path: Path, *, first_page_only: bool = False) -> list[Para]:
 
     try:
         pdf = pypdfium2.PdfDocument(str(path))
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # damaged, encrypted: the check-table extractor says why
         raise InputFileError(_NOT_DECISION, field="file", code=NOT_PENALTY_DECISION_CODE) from exc
     out: list[Para] = []

@@ -213,6 +213,8 @@ def _header_footer_text(ws: Any) -> list[str]:
 def _xlsx_sheets(data: bytes) -> Iterator[_Sheet]:
     try:
         wb = _load_openpyxl(data, data_only=True)
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # zip, XML and package errors of a damaged workbook
         raise InputFileError(_CORRUPT, field="file", code="FILE_UNREADABLE") from exc
     epoch = wb.epoch
@@ -261,6 +263,8 @@ def _xls_sheets(data: bytes) -> Iterator[_Sheet]:
         if "encrypted" in str(exc).lower():
             raise InputFileError(_ENCRYPTED, field="file", code="FILE_ENCRYPTED") from exc
         raise InputFileError(_CORRUPT, field="file", code="FILE_UNREADABLE") from exc
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # damaged compound files fail in many ways inside xlrd
         raise InputFileError(_CORRUPT, field="file", code="FILE_UNREADABLE") from exc
 

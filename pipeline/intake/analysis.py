@@ -1,7 +1,8 @@
 """The analysis of one received file: everything that parses what came from outside, and nothing else.
 
 ``analyse_file`` reads the stored copy (sniffing, list sheets, the 待审核 sheet, check tables, site
-records, decisions, scans, LibreOffice conversion of old formats) and returns plain picklable data, or
+records, decisions, scans, LibreOffice conversion of old formats; or, for ``shuangsui extract``, any
+file named on the command line) and returns plain picklable data, or
 the ``InputFileError`` that explains the file. It touches neither the database nor the outbox, so that
 it can run in a worker process with memory and time limits (``intake.worker``).
 """
@@ -13,11 +14,13 @@ from pathlib import Path
 
 from pipeline.cases import lists, review, scanwork
 from pipeline.cases.review import ReviewAnswer
+from pipeline.core.codes import FindingCode
 from pipeline.core.errors import InputFileError
 from pipeline.core.limits import check_input
 from pipeline.core.models import Extraction
 from pipeline.core.settings import Settings
 from pipeline.extract import extract_file
+from pipeline.extract.scan import extract_scan
 from pipeline.scan import ScanAnalysis, analyse_scan, is_scan
 
 
@@ -27,6 +30,7 @@ class AnalysisTask:
     name: str                # the name staff gave it
     kind: str                # sniffed content kind
     is_list: bool            # dropped into inbox/名录库/
+    extract_only: bool = False  # ``shuangsui extract``: the form's fields, a scan's evidence, nothing else
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
     try:
         # Before any reader (lists, review sheets, scans, forms) sees the file.
         check_input(task.path, task.kind, max_image_pixels=settings.scan_max_pixels)
+        if task.extract_only:
+            return Analysed(extraction=_extract(task, settings))
         if task.is_list:
             return Analysed(imported_list=lists.read_list(task.path, display_name=task.name))
         if task.kind == "xlsx" and review.is_review_sheet(task.path):
@@ -69,7 +75,16 @@ def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
             if not analysis.text_pages:
                 return Analysed(scan=analysis)
             # A PDF with typed pages and scanned pages: the typed pages are the form.
-            return Analysed(scan=analysis, extraction=extract_file(task.path, display_name=task.name, checked=True))
-        return Analysed(extraction=extract_file(task.path, display_name=task.name, checked=True))
+            return Analysed(scan=analysis, extraction=extract_file(task.path, display_name=task.name, limits_checked=True))
+        return Analysed(extraction=extract_file(task.path, display_name=task.name, limits_checked=True))
     except InputFileError as exc:
         return Analysed(refusal=Refusal.of(exc))
+
+
+def _extract(task: AnalysisTask, settings: Settings) -> Extraction:
+    try:
+        return extract_file(task.path, display_name=task.name, limits_checked=True)
+    except InputFileError as exc:
+        if exc.code != FindingCode.scan_pending.value:
+            raise
+    return extract_scan(task.path, settings)  # an image-only PDF: its evidence, like an image's

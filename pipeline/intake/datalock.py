@@ -5,7 +5,8 @@ the process ends in any way (kill -9 included): there is no stale lock to clean 
 belongs to the process, not to the descriptor, so the analysis worker (a fork, ``intake.worker``) does not
 keep it alive after its parent died. The file itself stays; it only says
 who held the lock last (pid, host, command, start time), for the message a second program prints.
-The multi-worker mode (#11) replaces this lock with claims.
+With a shared PostgreSQL database (``Settings.shared_store``) several workers may run on one data
+folder: the claims of ``intake.claims`` replace this lock, and ``data_folder_lock`` only makes the folder.
 """
 
 from __future__ import annotations
@@ -29,9 +30,15 @@ def lock_path(data_dir: Path) -> Path:
 
 
 @contextmanager
-def data_folder_lock(data_dir: Path, command: str) -> Iterator[Path]:
-    """Hold the data folder for this process; ``DataFolderBusyError`` when another process holds it."""
+def data_folder_lock(data_dir: Path, command: str, shared: bool = False) -> Iterator[Path]:
+    """Hold the data folder for this process; ``DataFolderBusyError`` when another process holds it.
+
+    ``shared``: several workers share the database and this folder, nothing to hold."""
     path = lock_path(data_dir)
+    if shared:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)

@@ -27,7 +27,7 @@ from pipeline.cases.review import ReviewAnswer
 from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
-from pipeline.core.errors import InputFileError, OutputError, StoreError
+from pipeline.core.errors import DatabaseUnavailableError, InputFileError, OutputError, StoreError
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
@@ -35,6 +35,7 @@ from pipeline.core.text import company_key
 from pipeline.extract import detect_kind
 from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
+from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
 from pipeline.intake.report import explain_skipped
@@ -48,11 +49,13 @@ from pipeline.rules import bureau as rules
 from pipeline.rules.bureau import evaluate
 from pipeline.scan import ScanAnalysis
 from pipeline.store import OutputRow, open_store
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import OriginalsStore
 from pipeline.store.outbox import publish
 from pipeline.store.sql import now_iso
 
 LISTS_FOLDER = "名录库"
+PASS_MARK = "finish_pass"  # the last event the latest end of pass saw (several workers)
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +74,11 @@ def receive(path: Path, ctx: Context) -> Received | Outcome:
         try:
             st = opened.finish(stored.size)
         except NotTaken:
-            if not ctx.store.files_with_sha(stored.sha256):
-                stored.path.unlink(missing_ok=True)  # a torn copy that nothing refers to
+            # A torn copy that nothing refers to; with several workers another may be registering it now.
+            if not ctx.store.shared and not ctx.store.files_with_sha(stored.sha256):
+                stored.path.unlink(missing_ok=True)
             raise
+    claim(ctx, f"sha:{stored.sha256}")  # the same bytes under another name: one worker at a time
     kind = detect_kind(stored.path)
     previous = ctx.store.files_with_sha(stored.sha256)
     for row in previous:
@@ -205,8 +210,10 @@ def plan_typed(received: Received, extraction: Extraction, job: Path, ctx: Conte
 
 def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
     """Errors return the file; otherwise it joins its case, whose state the evaluation decides."""
-    case_id, ref_findings = find_case_for(extraction, ctx)
-    case_facts = facts.facts_for(ctx, extraction.fields, case_id)
+    found, ref_findings = find_case_for(extraction, ctx)
+    electronic = scanwork.electronic_scan(extraction.evidence)  # 电子签章 in the boxes' cells
+    case_facts = facts.facts_for(ctx, extraction.fields, found,
+                                 boxes=scanwork.box_rows(electronic, received.name) if electronic else ())
     evaluation = evaluate(case_facts)
     findings = [*evaluation.findings, *ref_findings,
                 *(checks.warning(FindingCode.extraction_warning, None, w) for w in extraction.warnings)]
@@ -214,9 +221,11 @@ def plan_check_table(received: Received, extraction: Extraction, job: Path, ctx:
         return plan_rejection(received, job, findings, extraction)
     state = facts.state_of(evaluation, case_facts.targeted)
     waiting = state in (CaseStatus.incomplete, CaseStatus.review)
+    case_id = found or new_case_id(extraction, ctx)
     return Plan(status=FileStatus.waiting if waiting else FileStatus.accepted, findings=tuple(findings),
-                form=extraction.form, extraction=extraction, case_id=case_id or new_case_id(extraction, ctx),
-                case_is_new=case_id is None, case_status=CaseStatus.received)
+                form=extraction.form, extraction=extraction, case_id=case_id,
+                case_is_new=found is None, case_status=CaseStatus.received,
+                scans=(dataclasses.replace(electronic, case_id=case_id),) if electronic else ())
 
 
 def plan_site_record(received: Received, extraction: Extraction, job: Path, ctx: Context) -> Plan:
@@ -373,27 +382,45 @@ def process_file(path: Path, ctx: Context) -> Outcome:
     shutil.rmtree(job, ignore_errors=True)
     job.mkdir(parents=True)
     try:
+        # The analysis (the slow part) runs beside the other workers'; what it leads to is decided and
+        # recorded one worker at a time (case numbers, the case a form joins, its evaluation).
+        analysed: Analysed | Exception
         try:
             if received.size > ctx.settings.max_file_mb * 1024 * 1024:
                 raise InputFileError(
                     f"文件大小 {received.size / 1048576:.0f} MB，超过上限 {ctx.settings.max_file_mb} MB。"
                     "请确认放入的是检查表本身；扫描件请降低分辨率（200–300 dpi）后重新放入。",
                     code=FindingCode.file_too_large.value)
-            plan = plan_for(received, analyse(ctx, received), job, ctx)
-        except InputFileError as exc:
-            if exc.code == FindingCode.scan_pending.value:
-                return commit(received, plan_scan_pending(received, job, exc), ctx)
-            finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
-                                   else FindingCode.file_unreadable, exc.field, exc.message)
-            plan = plan_rejection(received, job, [finding])
+            analysed = analyse(ctx, received)
         except (StoreError, OutputError):
             raise  # the pass's trouble (database, outbox), not this file's
         except Exception as exc:
-            log.exception("planning %s failed", received.rel)
-            plan = plan_rejection(received, job, [_internal_finding(exc)])
-        outcome = commit(received, plan, ctx)
+            analysed = exc
+        typed = analysed.extraction if isinstance(analysed, Analysed) and analysed.scan is None else None
+        with decision_lock(ctx, typed):
+            return _decide(received, analysed, job, ctx)
     finally:
         shutil.rmtree(job, ignore_errors=True)
+
+
+def _decide(received: Received, analysed: Analysed | Exception, job: Path, ctx: Context) -> Outcome:
+    """Plan what the analysis found, commit it, and evaluate the cases it touched."""
+    try:
+        if isinstance(analysed, Exception):
+            raise analysed
+        plan = plan_for(received, analysed, job, ctx)
+    except InputFileError as exc:
+        if exc.code == FindingCode.scan_pending.value:
+            return commit(received, plan_scan_pending(received, job, exc), ctx)
+        finding = checks.error(FindingCode(exc.code) if exc.code in FindingCode._value2member_map_
+                               else FindingCode.file_unreadable, exc.field, exc.message)
+        plan = plan_rejection(received, job, [finding])
+    except (StoreError, OutputError):
+        raise  # the pass's trouble (database, outbox), not this file's
+    except Exception as exc:
+        log.exception("planning %s failed", received.rel)
+        plan = plan_rejection(received, job, [_internal_finding(exc)])
+    outcome = commit(received, plan, ctx)
     if plan.status is not FileStatus.rejected:
         # After the commit, so that a crash here leaves a recorded file and a case that the next
         # pass evaluates again (reevaluate_open_cases).
@@ -434,12 +461,20 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
             continue
         ctx.run.ahead = paths[n + 1] if n + 1 < len(paths) else None  # read ahead by the worker
         try:
+            # Several workers on one database: the first to claim the file takes it; the others go on.
+            claim(ctx, f"inbox:{path.relative_to(inbox).as_posix()}")
             outcome = process_file(path, ctx)
+        except ClaimedElsewhere:
+            continue
+        except DatabaseUnavailableError:
+            raise  # every file behind would wait out the busy timeout and fail alike: the pass stops
         except (StoreError, OutputError) as exc:
             # The file stays in the inbox (its row says processing) and is taken up again next pass.
             log.warning("%s not finished: %s", path, exc)
             outcome = Outcome(path.relative_to(inbox).as_posix(), "", FileStatus.processing, None,
                               (checks.warning(FindingCode.internal_error, "file", f"{exc.message}本文件将在下一轮重新处理。"),))
+        finally:
+            release_all(ctx)  # recorded, or left for the next pass (its row says processing)
         outcomes.append(outcome)
         if on_outcome:
             on_outcome(outcome)
@@ -474,16 +509,30 @@ def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
         # Today's receipts: one line per dropped file and what became of it.
         ("receipts", write_receipts),
         # Last, so that packages include this pass's outputs: archival packages of finished cases.
-        *((("archive", archive_ready_cases),) if archive else ()),
+        # Archiving moved cases to 已归档: 公示表汇总 says so too, as ``status`` does (rewritten only if changed).
+        *((("archive", archive_ready_cases), ("汇总 after archiving", summary.refresh_reports)) if archive else ()),
     )
-    for name, step in steps:
-        try:
-            result = step(ctx)
-        except Exception:
-            log.exception("end-of-pass step %s failed; it runs again next pass", name)
-            continue
-        if isinstance(result, list) and all(isinstance(r, str) for r in result):
-            outputs += result
+    # One worker at a time (several workers on one database); each step is idempotent, so the next
+    # worker's run of it finds nothing left to do or redoes it with what has been recorded since.
+    # A pass that archives also stands for one that does not, not the other way round.
+    marks = (f"{PASS_MARK}:archive", PASS_MARK) if archive else (PASS_MARK,)
+    with ctx.store.exclusive(CASES_LOCK):
+        if ctx.store.shared and ctx.store.mark(marks[0]) == ctx.store.last_event_id():
+            # Another worker's end of pass came after everything recorded since: nothing left to do.
+            ctx.run.defer_pdfs = False
+            return outputs
+        for name, step in steps:
+            try:
+                result = step(ctx)
+            except Exception:
+                log.exception("end-of-pass step %s failed; it runs again next pass", name)
+                continue
+            if isinstance(result, list) and all(isinstance(r, str) for r in result):
+                outputs += result
+        if ctx.store.shared:
+            last = ctx.store.last_event_id()
+            for mark in marks:
+                ctx.store.set_mark(mark, last)
     return outputs
 
 

@@ -15,10 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
+from pipeline.cases.context import Context
 from pipeline.core.settings import Settings
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import unique_path
 
@@ -40,12 +43,26 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _incoming_pid(name: str) -> int | None:
-    # ``.incoming-<pid>-<n>`` (originals.OriginalsStore.put)
+    # ``.incoming-<pid>-<n>@<host>`` (originals.OriginalsStore.put); a pid of another host is not ours to test
+    name, _at, host = name.partition("@")
+    if host and host != socket.gethostname():
+        return None
     parts = name.split("-")
     return int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() else None
 
 
-def clear_leftovers(settings: Settings, started: float | None = None) -> list[Path]:
+def clear_leftovers_of(ctx: Context) -> list[Path]:
+    """``clear_leftovers`` for this worker. With several workers on one database, every outbox write
+    happens under ``CASES_LOCK``, so under that lock any ``.part`` file is a dead writer's; a job
+    folder may be another worker's work in progress and is left (it is cleared when its file resumes).
+    """
+    if not ctx.store.shared:
+        return clear_leftovers(ctx.settings)
+    with ctx.store.exclusive(CASES_LOCK):
+        return clear_leftovers(ctx.settings, started=time.time(), jobs=False)
+
+
+def clear_leftovers(settings: Settings, started: float | None = None, jobs: bool = True) -> list[Path]:
     """Remove the temporary files of runs that were killed; returns what was removed.
 
     Outbox ``.part`` files and job folders count as leftovers when they are older than ``started``
@@ -68,7 +85,7 @@ def clear_leftovers(settings: Settings, started: float | None = None) -> list[Pa
             if pid is not None and pid != os.getpid() and not _pid_alive(pid):
                 path.unlink(missing_ok=True)
                 removed.append(path)
-    if settings.jobs_dir.is_dir():
+    if jobs and settings.jobs_dir.is_dir():
         for path in settings.jobs_dir.iterdir():
             if path.stat().st_mtime < started:
                 shutil.rmtree(path, ignore_errors=True)

@@ -24,10 +24,11 @@ from pipeline.cases.context import Context
 from pipeline.cases.public_forms import prepare_direct_pdfs
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FindingCode
+from pipeline.core.errors import DatabaseUnavailableError
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
 from pipeline.intake.process import process_inbox, skipped_outcome
-from pipeline.intake.recovery import clear_leftovers
+from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import inbox_problem
 
 
@@ -72,13 +73,14 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
     reported: dict[Path, FindingCode] = {}
     away: str | None = None
+    db_down = False  # said once until it is back
     archiver = IdleArchiver(ctx)
 
     def _terminate(_sig: int, _frame: FrameType | None) -> None:
         stop.set()
         wake.set()
 
-    clear_leftovers(settings)  # of a run that was killed
+    clear_leftovers_of(ctx)  # of a run that was killed
     prepare_direct_pdfs(settings)
     previous = None
     if threading.current_thread() is threading.main_thread():
@@ -111,7 +113,18 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                 del reported[gone]
             ready = tracker.ready(candidates)
             if ready:
-                process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                try:
+                    process_inbox(ctx, on_outcome=on_outcome, paths=ready)
+                except DatabaseUnavailableError as exc:
+                    if not db_down:
+                        notice(exc.message)
+                    db_down = True
+                    wake.wait(timeout=settings.poll_seconds)  # the same files again next round
+                    wake.clear()
+                    continue
+                if db_down:
+                    notice("数据库已恢复，继续处理。")
+                db_down = False
                 archiver.changed()
                 for path in ready:
                     tracker.forget(path)

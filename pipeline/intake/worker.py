@@ -8,17 +8,23 @@ more than ``file_memory_mb`` beyond what it started with (RLIMIT_AS). Its file g
 ``FILE_TOO_COMPLEX`` or ``INTERNAL_ERROR`` and goes to 退回 like any refused file.
 
 The worker only reads: it never touches the database or the outbox, so the parent's connections and
-threads, which a fork copies, are never used in it.
+threads, which a fork copies, are never used in it. It must not outlive its parent, though: its copy of
+a database socket would keep the parent's PostgreSQL session (and the advisory locks it holds) alive
+after a kill -9. So it closes its copy of the parent's end of the pipe (the parent's death is then an
+end of file) and asks the kernel to kill it when the parent dies (Linux).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import logging
 import multiprocessing
+import os
 import resource
 import signal
+import sys
 import traceback
 from collections.abc import Hashable
 from multiprocessing.connection import Connection
@@ -34,6 +40,9 @@ from pipeline.intake.analysis import Analysed, AnalysisTask, analyse_file
 log = logging.getLogger(__name__)
 
 STOP = None  # sent instead of a task: the worker exits
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_M_ARENA_MAX = -8  # mallopt parameter (glibc malloc.h)
+WORKER_ARENAS = 2
 
 
 def too_complex(reason: str) -> InputFileError:
@@ -49,9 +58,15 @@ def internal_error(detail: str) -> InputFileError:
         "如仍出错，请把文件和本说明交给信息化人员。", field="file", code=FindingCode.internal_error.value)
 
 
-def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
+def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Connection | None = None,
+           parent_pid: int | None = None) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    sys.unraisablehook = _unraisable
+    _die_with_parent(parent_pid)
+    if parent_end is not None:
+        parent_end.close()
+    _limit_arenas()
     if memory_mb > 0:
         # On top of what the fork inherited. Only the soft limit: LibreOffice, started from here for old
         # formats, lifts it for itself.
@@ -81,6 +96,34 @@ def _serve(conn: Connection, settings: Settings, memory_mb: int) -> None:
             conn.send(("memory", None))
         except Exception as exc:
             conn.send(("crash", f"{type(exc).__name__}: {exc}"[:300]))
+
+
+def _unraisable(info: Any) -> None:
+    """Out of memory, objects fail in ``__del__`` while the stack unwinds; Python would print each on
+    the terminal of ``extract`` or ``lists import`` ("Exception ignored in …"). The file's finding says it."""
+    try:
+        log.debug("ignored in the analysis worker: %r", info.exc_value)
+    except BaseException:
+        return
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent died before the request took effect. Compared with the pid it had, not with 1: in a
+    # container the parent itself may be process 1.
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(0)
+
+
+def _limit_arenas() -> None:
+    """At most ``WORKER_ARENAS`` malloc arenas. glibc gives each thread that allocates (onnxruntime's
+    OCR threads, numpy) an arena that reserves 64 MB of address space and keeps freed memory: under
+    RLIMIT_AS, many cores would refuse a legitimate scan, and resident memory would grow with them.
+    ``MALLOC_ARENA_MAX`` in the environment is read only at start, and the worker is forked."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, WORKER_ARENAS)
 
 
 def _address_space() -> int:
@@ -163,7 +206,8 @@ class AnalysisWorker:
         self._discard()
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child, self.settings, self.settings.file_memory_mb),
+        args = (child, self.settings, self.settings.file_memory_mb, parent, os.getpid())
+        process = context.Process(target=_serve, args=args,
                                   name="shuangsui-analysis", daemon=True)
         process.start()
         child.close()
@@ -178,8 +222,8 @@ class AnalysisWorker:
             conn.close()
         if process is not None:
             self.replaced += 1
-            if process.is_alive():
-                process.kill()
+            if process.is_alive() and process.pid is not None:
+                kill_tree(process.pid)
             process.join(timeout=5)
 
     def close(self) -> None:
@@ -193,3 +237,54 @@ class AnalysisWorker:
         replaced = self.replaced
         self._discard()
         self.replaced = replaced
+
+
+def analyse_alone(settings: Settings, task: AnalysisTask) -> Analysed:
+    """One file in a worker of its own, for commands outside a pass (``shuangsui extract``); a refusal
+    or a worker that failed raises ``InputFileError``."""
+    worker = AnalysisWorker(settings)
+    try:
+        analysed = worker.analyse(task)
+    finally:
+        worker.close()
+    if analysed.refusal is not None:
+        raise analysed.refusal.error()
+    return analysed
+
+
+def kill_tree(pid: int) -> None:
+    """Kill a worker and everything it started. LibreOffice runs in a process group of its own (so
+    that its own timeout kills it whole) and would outlive a killed worker, converting on for minutes:
+    the worker is stopped first so that it starts nothing more, then every descendant's group goes."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGSTOP)
+    own = os.getpgrp()
+    for child, group in _descendants(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if group not in (own, 0):
+                os.killpg(group, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _descendants(pid: int) -> list[tuple[int, int]]:
+    """``(pid, process group)`` of every descendant of ``pid``, from ``/proc``."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(")") + 2:].split()
+        children.setdefault(int(fields[1]), []).append((int(entry.name), int(fields[2])))
+    found: list[tuple[int, int]] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found

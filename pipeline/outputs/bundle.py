@@ -9,7 +9,8 @@
   is impossible the original is included as it is and the handover list says so);
 * ``处罚结果上传清单.xlsx`` — the 行政处罚决定书 dated in the period, with their due dates for the upload
   to the 行政处罚与行政强制权力网络运行系统 (7 working days, 第十五条) and whether they are overdue;
-* ``移交清单.docx`` — every file with its count or pages, then lines for 移交人 and 接收人（签字）and dates;
+* ``移交清单.docx`` — every file with its count or pages, a seal area for each side and the 移交人/接收人
+  signature and date lines (``pipeline.outputs.handover``);
 * ``manifest-sha256.txt`` — ``sha256sum`` lines for every other file (check with ``sha256sum -c``).
 
 Everything is built in a job folder; the folder appears in the outbox by one rename and the zip
@@ -28,12 +29,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
-import docx
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Pt
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -44,6 +40,7 @@ from pipeline.core.cells import neutralise
 from pipeline.core.errors import BadArgsError, OutputError
 from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.libreoffice import ConversionError, Converter, LibreOfficeMissing
+from pipeline.outputs.handover import HandoverItem, write_handover
 from pipeline.outputs.publicity import latest_per_decision
 from pipeline.outputs.summary import write_summary
 from pipeline.store import FileRow
@@ -54,6 +51,7 @@ COPIES_FOLDER = "检查表副本"
 UPLOAD_LIST_NAME = "处罚结果上传清单.xlsx"
 HANDOVER_NAME = "移交清单.docx"
 MANIFEST_NAME = "manifest-sha256.txt"
+HANDOVER_CONTENT = "“双随机、一公开”公示表汇总、查处案卷检查表副本、行政处罚结果上传清单"
 
 _MONTH = re.compile(r"(\d{4})-(\d{1,2})")
 _WEEK = re.compile(r"(\d{4})-[Ww](\d{1,2})")
@@ -257,43 +255,15 @@ def _describe(path: Path, root: Path, counts: dict[str, str]) -> tuple[str, str]
     return rel, "1 份"
 
 
-def write_handover(files: list[Path], root: Path, out: Path, *, settings: Any, period: Period,
-                   counts: dict[str, str], notes: list[str]) -> Path:
-    """移交清单.docx: the files with their counts/pages, then the lines for the signatures."""
-    document = docx.Document()
-    style = document.styles["Normal"]
-    style.font.name = "宋体"
-    style.font.size = Pt(12)
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
-    title = document.add_paragraph()
-    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    run = title.add_run("移交清单")
-    run.bold = True
-    run.font.size = Pt(18)
-    document.add_paragraph(f"移交单位：{settings.bureau}（执法科室）　　接收单位：{settings.section_general}")
-    document.add_paragraph(f"期间：{period.label}　　内容：“双随机、一公开”公示表汇总、查处案卷检查表副本、行政处罚结果上传清单")
-    table = document.add_table(rows=1, cols=4)
-    table.style = "Table Grid"
-    for cell, header in zip(table.rows[0].cells, ("序号", "文件", "数量/页数", "说明"), strict=True):
-        cell.text = header
+def handover_items(files: list[Path], root: Path, counts: dict[str, str]) -> list[HandoverItem]:
+    """The rows of 移交清单: each file of the bundle with its count or pages and what it is."""
     explain = {SUMMARY_NAME: "公示表汇总（第十三条）", UPLOAD_LIST_NAME: "处罚结果上传清单（第十五条，7个工作日）",
-               MANIFEST_NAME: "各文件的 SHA-256 校验值"}
-    for n, path in enumerate(files, start=1):
+               MANIFEST_NAME: "SHA-256 校验值"}
+    items = []
+    for path in files:
         rel, count = _describe(path, root, counts)
-        cells = table.add_row().cells
-        cells[0].text, cells[1].text, cells[2].text = str(n), rel, count
-        cells[3].text = explain.get(rel, "检查表副本（表注1）" if rel.startswith(COPIES_FOLDER) else "")
-    for note in notes:
-        document.add_paragraph(f"说明：{note}")
-    document.add_paragraph("")
-    for line in ("移交人：____________　　　　日期：______年____月____日",
-                 "接收人（签字）：____________　　日期：______年____月____日"):
-        document.add_paragraph(line)
-    props = document.core_properties
-    props.author = props.last_modified_by = "shuangsui"
-    document.save(str(out))
-    normalize_zip(out, _fixed_times)
-    return out
+        items.append(HandoverItem(rel, count, explain.get(rel, "检查表副本（表注1）" if rel.startswith(COPIES_FOLDER) else "")))
+    return items
 
 
 def write_manifest(root: Path, out: Path) -> Path:
@@ -363,8 +333,9 @@ def build_bundle(ctx: Context, period: Period | str, *, force: bool = False, tod
         write_upload_list(decisions, names, root / UPLOAD_LIST_NAME, today)
         listed = [root / SUMMARY_NAME, *sorted(copies), root / UPLOAD_LIST_NAME]
         counts = {UPLOAD_LIST_NAME: f"{len(decisions)} 条", SUMMARY_NAME: "1 份"}
-        write_handover([*listed, root / MANIFEST_NAME], root, root / HANDOVER_NAME, settings=settings,
-                       period=period, counts={**counts, MANIFEST_NAME: "1 份"}, notes=notes)
+        write_handover(handover_items([*listed, root / MANIFEST_NAME], root, {**counts, MANIFEST_NAME: "1 份"}),
+                       root / HANDOVER_NAME, giver=f"{settings.bureau}（执法科室）", receiver=settings.section_general,
+                       period=period.label, content=HANDOVER_CONTENT, notes=notes, fix_zip=_fixed_times)
         write_manifest(root, root / MANIFEST_NAME)
         zipped = _zip_folder(root, job / f"{period.name}.zip")
         files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())

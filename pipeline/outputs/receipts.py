@@ -11,20 +11,29 @@ import hashlib
 from datetime import date
 
 from pipeline.cases.context import Context
-from pipeline.core.codes import FileStatus
+from pipeline.core.codes import CaseStatus, FileStatus
 from pipeline.store.base import FileRow
 from pipeline.store.outbox import RECEIPTS, publish
 
 HEADER = "收件回执（{day}）：每个放入收件箱的文件一行。退回的文件见 发件箱/退回/ 中同名的错误说明。\n\n"
+# The case states in which a file's 待补充 note still says what the case waits for.
+WAITING_STATES = (CaseStatus.received, CaseStatus.incomplete, CaseStatus.review)
 NOTE_CHARS = 120  # a line stays readable; the full reason is in the 错误说明 and on the office page
 
 
-def receipt_line(row: FileRow) -> str:
+def receipt_line(row: FileRow, case_status: CaseStatus | None = None) -> str:
+    """One file's line; ``case_status`` is its case's state now, printed beside the case number.
+
+    A file that made its case wait says what was missing; once the case has moved on (the scan came
+    later in the same pass, say) that note is stale and would send the clerk after something done, so
+    it is left out and the case's state tells where things are.
+    """
     at = row.received_at[11:16]
     line = f"{at}  {row.original_name}  → {row.status.label}"
     if row.case_id:
-        line += f"  案卷 {row.case_id}"
-    if row.message and row.status in (FileStatus.rejected, FileStatus.waiting, FileStatus.duplicate):
+        line += f"  案卷 {row.case_id}" + (f"（现{case_status.label}）" if case_status else "")
+    stale = row.status is FileStatus.waiting and case_status is not None and case_status not in WAITING_STATES
+    if row.message and not stale and row.status in (FileStatus.rejected, FileStatus.waiting, FileStatus.duplicate):
         note = row.message if len(row.message) <= NOTE_CHARS else row.message[:NOTE_CHARS] + "…"
         line += f"  （{note}）"
     return line.replace("\n", " ")
@@ -37,7 +46,9 @@ def write_receipts(ctx: Context, day: date | None = None) -> list[str]:
             if r.received_at.startswith(stamp) and r.status is not FileStatus.processing]
     if not rows:
         return []
-    text = HEADER.format(day=stamp) + "".join(receipt_line(r) + "\n" for r in rows)
+    cases = {c.id: c.status for c in ctx.store.list_cases()}
+    text = HEADER.format(day=stamp) + "".join(
+        receipt_line(r, cases.get(r.case_id) if r.case_id else None) + "\n" for r in rows)
     rel = f"{RECEIPTS}/{stamp}.txt"
     target = ctx.settings.outbox / rel
     data = text.encode("utf-8")

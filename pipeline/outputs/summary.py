@@ -81,21 +81,21 @@ def _on_time(due: date | None, published: date | None, today: date) -> str:
 
 
 def summary_rows(ctx: Context, period: str | None = None, today: date | None = None) -> list[SummaryRow]:
-    """Every case with a check table (in case order); ``period`` ``"2026-11"`` keeps that month's."""
+    """Every case (in case order); ``period`` ``"2026-11"`` keeps that month's."""
     month = _parse_period(period) if period else None
     today = today or date.today()
     forms = recorded_forms(ctx)
     rows = []
     for case in ctx.store.list_cases():
-        if not case.record:
-            continue
-        record = case.record
+        # Every case, as ``status`` lists them: one without its check table yet (only a 现场检查笔录 or a scan)
+        # is a row with what the case knows, so that both count the same cases in every state.
+        record = case.record or {"inspected_unit": case.unit_name, "check_start": case.check_date}
         form, published = forms.get(case.id, (None, None))
         published_on = _day(published["at"]) if published and case.status in PUBLISHED_STATES else None
         start = _day(record.get("check_start"))
         due = _day(case.due_publish)
         row = SummaryRow(
-            case_id=case.id, unit_name=form.unit_name if form else str(record.get("inspected_unit") or ""),
+            case_id=case.id, unit_name=form.unit_name if form else str(case.unit_name or record.get("inspected_unit") or ""),
             uscc=form.uscc if form else "", authority=form.authority if form else ctx.settings.bureau,
             task_name=form.task_name if form else "", check_start=start,
             check_end=_day(record.get("check_end")) or start, check_type=form.check_type if form else "",

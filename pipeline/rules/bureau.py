@@ -98,6 +98,8 @@ class Evaluation:
     penalty: bool
     due_lower_half: Deadline | None
     due_publish: Deadline | None
+    # The unit's name as listed in 检查对象名录库 (found exactly, or a near match a person confirmed), else None.
+    unit_name: str | None = None
 
     def has(self, severity: Severity) -> bool:
         return any(f.severity == severity.value for f in self.findings)
@@ -359,6 +361,11 @@ def _form_evidence(f: Facts, out: dict[str, Any], form: str, boxes: tuple[str, .
         return
     for box in boxes:
         state = scan.boxes.get(box)
+        if state is None and all(s.source == ev.ELECTRONIC for s in scan.boxes.values()):
+            yield _f(FindingCode.evidence_pending, Severity.waiting, box,
+                     f"电子版{label}的“{ev.BOX_LABELS[box]}”栏没有电子签章，也尚未收到签字盖章后的扫描件。"
+                     "请加盖电子签章后重新放入电子版，或打印签字盖章后扫描放入收件箱。", article)
+            continue
         if state is None:
             yield _f(FindingCode.evidence_pending, Severity.waiting, box,
                      f"已收到的{label}扫描件中没有“{ev.BOX_LABELS[box]}”栏所在的那一页。请把该页扫描后放入收件箱。", article)
@@ -426,6 +433,10 @@ def rule_publication(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
         yield _f(FindingCode.uscc_missing, Severity.waiting, "uscc",
                  f"检查对象名录库中没有“{f.unit}”，无法填写公示表的统一社会信用代码。"
                  "请核对企业名称，或把含有该企业的检查对象名录库放入收件箱的“名录库”文件夹。", "第六条")
+    # A confirmed near match stands for the listed unit: its name, its code and its tasks.
+    listed = str(entry.get("企业名称") or "").strip() if entry else ""
+    if listed:
+        out["unit_name"] = listed
     uscc = str(entry.get("统一社会信用代码") or "").strip().upper() if entry else ""
     if uscc:
         try:
@@ -449,8 +460,9 @@ def rule_publication(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
                  "不生成双随机公示表。如判断有误，请在 shuangsui case 中更正。", "第二条")
         return
     on = f.start
+    unit_key = company_key(listed or f.unit)
     for task in f.tasks:
-        if company_key(str(task.get("企业名称") or "")) != company_key(f.unit):
+        if company_key(str(task.get("企业名称") or "")) != unit_key:
             continue
         begin, finish = _day(task.get("计划开始日期")), _day(task.get("计划结束日期"))
         if on is None or ((begin is None or begin <= on) and (finish is None or on <= finish)):
@@ -461,7 +473,7 @@ def rule_publication(f: Facts, out: dict[str, Any]) -> Iterator[Finding]:
             out["task_name"], out["check_type"] = f.settings.default_task_name, f.settings.default_check_type
         else:
             yield _f(FindingCode.task_missing, Severity.waiting, "task_name",
-                     f"抽查任务表中没有“{f.unit}”在 {on or '检查日期'} 所属的抽查任务，无法填写抽查任务名称和抽查检查类型。"
+                     f"抽查任务表中没有“{listed or f.unit}”在 {on or '检查日期'} 所属的抽查任务，无法填写抽查任务名称和抽查检查类型。"
                      "请把平台导出的抽查任务表放入收件箱的“名录库”文件夹。", "第七条")
 
 
@@ -535,5 +547,5 @@ def evaluate(f: Facts) -> Evaluation:
         findings=tuple(findings), asks=tuple(out.get("asks", ())), uscc=out.get("uscc"),
         task_name=out.get("task_name"), check_type=out.get("check_type"), result=out.get("result"),
         penalty=bool(out.get("penalty")), due_lower_half=lower_half_deadline(f) if f.lower_half_filled else None,
-        due_publish=publish_deadline(f),
+        due_publish=publish_deadline(f), unit_name=out.get("unit_name"),
     )

@@ -2,7 +2,8 @@
 
 Pages are read one at a time (``pages.iter_pages``). A page with a shuangsui QR code starts a new form
 when its case, its form or its page number says so (page 1 after page 2, another case); a page without
-one joins the form before it as that form's next page, registered from its table. A page without a QR
+one joins the form before it as that form's next page: its boxes are found from its printed labels
+(OCR), or without OCR from the table's layout (less sure). A page without a QR
 code that follows no such form (the bureau's own printed Word form) is read from what is printed on it
 (``pipeline.scan.formread``): its table is found and rectified, its row labels are read by OCR and name
 the form; an unrecognised page is ``unknown`` and gets no box evidence. Without OCR (a slim install)
@@ -141,9 +142,14 @@ def _analyse_page(index: int, image: Image.Image, docs: list[_Building], templat
     if (current is not None and current.form is not None and current.matched_by != "ocr"
             and max(current.form_pages, default=0) < PAGES[current.form]):
         page_no = max(current.form_pages) + 1
-        found = _by_layout(image, template_dir, [(current.form, page_no)])
         current.pages.append(index)
         current.form_pages.append(page_no)
+        # Its printed labels first (the cells found on the page); the layout guess only without OCR.
+        table = _printed_page(index, image, template_dir, current.form, page_no)
+        if table is not None:
+            _add_table(current, table, index, image, f"第{index + 1}页没有可读的二维码，按印制的栏目名认作第{page_no}页。")
+            return
+        found = _by_layout(image, template_dir, [(current.form, page_no)])
         if found is None:
             current.warnings.append(f"第{index + 1}页没有二维码，也找不到表格，签字盖章栏未核对。请重新扫描这一页。")
             return
@@ -160,18 +166,33 @@ def _page_reader(template_dir: Path) -> Callable[[Image.Image], list[FoundForm]]
     return lambda image: read_page(image, lambda form: load_geometry(template_dir, form), ocr.read_lines)
 
 
-def _by_printed_text(index: int, image: Image.Image, docs: list[_Building], template_dir: Path) -> None:
+def _read_printed(index: int, image: Image.Image, template_dir: Path) -> list[FoundForm] | None:
+    """The forms the page's printed labels name (None: no OCR component)."""
     reader = _page_reader(template_dir)
     if reader is None:
+        return None
+    try:
+        return [f for f in reader(image) if f.form is not None]
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
+    except Exception as exc:  # a page that breaks the reader is unknown, never a lost scan
+        log.warning("reading page %d by its printed text failed: %s", index + 1, exc, exc_info=True)
+        return []
+
+
+def _printed_page(index: int, image: Image.Image, template_dir: Path, form: str, page_no: int) -> FoundForm | None:
+    """Page ``page_no`` of ``form`` read from its printed labels, if that is what the page shows."""
+    found = _read_printed(index, image, template_dir) or []
+    return next((t for t in found if t.form == form and page_no in t.form_pages), None)
+
+
+def _by_printed_text(index: int, image: Image.Image, docs: list[_Building], template_dir: Path) -> None:
+    found = _read_printed(index, image, template_dir)
+    if found is None:
         doc = _Building(None, None, "none", [index], [])
         doc.warnings.append(OCR_NEEDED.format(page=index + 1, hint=INSTALL_HINT))
         docs.append(doc)
         return
-    try:
-        found = [f for f in reader(image) if f.form is not None]
-    except Exception as exc:  # a page that breaks the reader is unknown, never a lost scan
-        log.warning("reading page %d by its printed text failed: %s", index + 1, exc, exc_info=True)
-        found = []
     if not found:
         doc = _Building(None, None, "none", [index], [])
         doc.warnings.append(f"第{index + 1}页没有二维码，也认不出是哪种表（找不到表格或栏目名）。"
@@ -196,20 +217,24 @@ def _by_printed_text(index: int, image: Image.Image, docs: list[_Building], temp
             doc.fields.setdefault(key, value)
         doc.case_id = doc.case_id or doc.fields.get("case_ref") or None
         pages = "、".join(f"第{n}页" for n in table.form_pages)
-        doc.warnings.append(f"第{index + 1}页没有二维码，按印制的栏目名认作{_FORM_NAMES[table.form]}{pages}。")
-        measured = {b.box for b in table.boxes}
-        for b in table.boxes:
-            m = b.measurement
-            crop = png_bytes(m.crop) if m.present is None else None
-            doc.evidence[b.box] = BoxEvidence(b.box, m.present, round(m.score, 3), index, b.bbox, crop)
-        for spec in (s for s in BOX_SPECS if s.form == table.form and s.page in table.form_pages):
-            if spec.box not in measured:
-                # The row's label was not read: a person looks at the page rather than trust a guess.
-                doc.warnings.append(f"第{index + 1}页找不到“{spec.label}”一栏，该栏需要人工核对。")
-                thumb = image.copy()
-                thumb.thumbnail((800, 800))
-                doc.evidence[spec.box] = BoxEvidence(spec.box, None, 0.0, index, (0, 0, *image.size),
-                                                     png_bytes(thumb))
+        _add_table(doc, table, index, image, f"第{index + 1}页没有二维码，按印制的栏目名认作{_FORM_NAMES[table.form]}{pages}。")
+
+
+def _add_table(doc: _Building, table: FoundForm, index: int, image: Image.Image, note: str) -> None:
+    """The boxes of a table read from its printed labels; a row whose label was not read goes to a person."""
+    doc.warnings.append(note)
+    measured = {b.box for b in table.boxes}
+    for b in table.boxes:
+        m = b.measurement
+        crop = png_bytes(m.crop) if m.present is None else None
+        doc.evidence[b.box] = BoxEvidence(b.box, m.present, round(m.score, 3), index, b.bbox, crop)
+    for spec in (s for s in BOX_SPECS if s.form == table.form and s.page in table.form_pages):
+        if spec.box not in measured:
+            # The row's label was not read: a person looks at the page rather than trust a guess.
+            doc.warnings.append(f"第{index + 1}页找不到“{spec.label}”一栏，该栏需要人工核对。")
+            thumb = image.copy()
+            thumb.thumbnail((800, 800))
+            doc.evidence[spec.box] = BoxEvidence(spec.box, None, 0.0, index, (0, 0, *image.size), png_bytes(thumb))
 
 
 _FORM_NAMES = {CHECK_TABLE_FORM: "随机抽查事项检查表", SITE_RECORD_FORM: "现场检查笔录"}

@@ -172,6 +172,8 @@ def _load() -> tuple[_Engine | None, str]:
         return _Engine(), ""
     except ImportError as exc:
         return None, f"未安装 {exc.name or 'rapidocr'}"
+    except MemoryError:
+        raise  # over file_memory_mb: the worker says 文件过于复杂, not 文件已损坏
     except Exception as exc:  # a broken install must not stop the pipeline, only disable OCR
         log.warning("RapidOCR cannot be loaded: %s", exc, exc_info=True)
         return None, f"无法加载：{exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,8 @@ class OriginalsStore:
         """Copy an open file in while hashing it: the digest is of the bytes copied, whatever the
         file's name points to by now."""
         self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.root / f".incoming-{os.getpid()}-{id(src)}"
+        # The host too: on a shared data folder a pid says nothing about another machine's copies.
+        tmp = self.root / f".incoming-{os.getpid()}-{id(src)}@{socket.gethostname()}"
         digest = hashlib.sha256()
         size = 0
         try:

@@ -28,7 +28,7 @@ class PenaltyReads(SqlReads):
             params["c"] = case_id
         if matched is not None:
             sql += " AND case_id IS NOT NULL" if matched else " AND case_id IS NULL"
-        return [_row(r) for r in self._rows(sql + " ORDER BY decision_date, id", **params)]
+        return [_row(r) for r in self._rows(sql + " ORDER BY decision_date NULLS FIRST, id", **params)]
 
     def unrecorded_penalty_files(self) -> list[FileRow]:
         return [file_row(r) for r in self._rows(

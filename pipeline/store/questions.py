@@ -72,3 +72,8 @@ class QuestionWrites(SqlWrites):
                    a=answer, by=actor, at=now_iso(), id=question_id)
         self.log("case", q.case_id, "question_answered", {"key": q.key, "answer": answer}, actor=actor)
         return q
+
+    def withdraw_questions(self, key: str) -> None:
+        for row in self._exec("SELECT id, case_id FROM questions WHERE key=:k AND status='open'", k=key).all():
+            self._exec("UPDATE questions SET status='withdrawn' WHERE id=:id", id=row.id)
+            self.log("case", row.case_id, "question_withdrawn", {"key": key})

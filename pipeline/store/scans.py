@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pipeline.core.codes import FileStatus
-from pipeline.core.evidence import ScanBoxRow, dumps_bbox
+from pipeline.core.evidence import ELECTRONIC, ScanBoxRow, dumps_bbox
 from pipeline.store.base import FileRow, NewScanBox, ScanDocumentRow
 from pipeline.store.sqlcore import SqlReads, SqlWrites, file_row, now_iso
 
@@ -32,16 +32,17 @@ class ScanReads(SqlReads):
     def unmatched_scans(self) -> list[tuple[ScanDocumentRow, FileRow]]:
         waiting = "SELECT * FROM scan_documents WHERE case_id IS NULL"
         files = {r.id: file_row(r) for r in self._rows(
-            f"SELECT * FROM files WHERE id IN (SELECT file_id FROM ({waiting}))")}
+            f"SELECT * FROM files WHERE id IN (SELECT file_id FROM ({waiting}) AS waiting)")}
         return [(_row(r), files[r.file_id]) for r in self._rows(waiting + " ORDER BY id")]
 
     def scan_boxes(self, case_id: str) -> list[ScanBoxRow]:
         rows = self._rows(
-            "SELECT s.id AS scan_id, s.form, f.original_name, e.box, e.present, e.score, e.page, e.crop"
+            "SELECT s.id AS scan_id, s.form, s.matched_by, f.original_name, e.box, e.present, e.score, e.page, e.crop"
             " FROM scan_documents s JOIN files f ON f.id = s.file_id LEFT JOIN evidence e ON e.scan_id = s.id"
             " WHERE s.case_id=:c AND s.form IS NOT NULL ORDER BY s.id", c=case_id)
         return [ScanBoxRow(r.scan_id, r.form, r.original_name, r.box, None if r.present is None else bool(r.present),
-                           r.score, r.page, r.crop) for r in rows]
+                           r.score, r.page, r.crop, ELECTRONIC if r.matched_by == ELECTRONIC else "scan")
+                for r in rows]
 
 
 class ScanWrites(SqlWrites):

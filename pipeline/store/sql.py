@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from pipeline.core.codes import CaseStatus, FileStatus
-from pipeline.core.errors import StoreError
+from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
+from pipeline.store.claims import ClaimStore, lock_key
 from pipeline.store.penalties import PenaltyReads, PenaltyWrites
 from pipeline.store.questions import QuestionReads, QuestionWrites
 from pipeline.store.scans import ScanReads, ScanWrites
@@ -202,45 +203,67 @@ class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
         return version
 
 
-class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads):
-    """The default store. ``url`` is any SQLAlchemy URL with a migrations folder for its dialect."""
+class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore):
+    """The default store. ``url`` is an SQLite or PostgreSQL SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
 
     def __init__(self, url: str) -> None:
+        self._version_rows: dict[int, list[dict[str, Any]]] = {}
         try:
             if url.startswith("sqlite:///"):
                 Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url)
+            self.engine: Engine = create_engine(driver_url(url))
             if self.engine.dialect.name == "sqlite":
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             self.migrate()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"无法打开数据库 {url}：{exc}。请检查数据目录的权限和磁盘空间。") from exc
+        except (SQLAlchemyError, ImportError) as exc:
+            raise StoreError(f"无法打开数据库 {_hide_password(url)}：{exc}。"
+                             "请检查数据目录的权限和磁盘空间，或数据库地址、用户和密码。") from exc
 
     def migrate(self) -> list[str]:
-        """Apply every numbered migration not yet applied; returns the names applied now."""
+        """Apply every numbered migration not yet applied; returns the names applied now.
+
+        On PostgreSQL everything runs in one transaction under an advisory lock, so that workers
+        starting together apply each migration once (DDL is transactional there)."""
         folder = resources.files("pipeline.store") / "migrations" / self.engine.dialect.name
         scripts = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
+        if self.engine.dialect.name == "postgresql":
+            return self._migrate_postgresql(scripts)
         with self.engine.begin() as conn:
-            conn.execute(text(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                " name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-            ))
+            conn.execute(text(_MIGRATIONS_TABLE))
             done = {r[0] for r in conn.execute(text("SELECT version FROM schema_migrations"))}
         applied = []
         for script in scripts:
             version = int(script.name.split("_", 1)[0])
             if version in done:
                 continue
-            sql = script.read_text(encoding="utf-8")
-            record = (f"INSERT INTO schema_migrations (version, name, applied_at)"
-                      f" VALUES ({version}, '{script.name}', '{now_iso()}');")
             raw = self.engine.raw_connection()
             try:
                 # executescript runs DDL with triggers whole; BEGIN/COMMIT makes each migration atomic.
-                raw.driver_connection.executescript(f"BEGIN;\n{sql}\n{record}\nCOMMIT;")  # type: ignore[union-attr]
+                raw.driver_connection.executescript(  # type: ignore[union-attr]
+                    f"BEGIN;\n{script.read_text(encoding='utf-8')}\n{_record(version, script.name)}\nCOMMIT;")
             finally:
                 raw.close()
             applied.append(script.name)
+        return applied
+
+    def _migrate_postgresql(self, scripts: list[Any]) -> list[str]:
+        applied = []
+        raw = self.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute(f"SELECT pg_advisory_xact_lock({lock_key('shuangsui:migrate')})")
+            cur.execute(_MIGRATIONS_TABLE)
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {r[0] for r in cur.fetchall()}
+            for script in scripts:
+                version = int(script.name.split("_", 1)[0])
+                if version not in done:
+                    # Without parameters psycopg sends the script whole (several statements, $$ bodies).
+                    cur.execute(f"{script.read_text(encoding='utf-8')}\n{_record(version, script.name)}")
+                    applied.append(script.name)
+            raw.commit()
+        finally:
+            raw.close()
         return applied
 
     @contextmanager
@@ -248,6 +271,8 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads):
         try:
             with self.engine.begin() as conn:
                 yield SqlTx(conn)
+        except OperationalError as exc:
+            raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"写入数据库失败：{exc}。请检查数据目录的权限和磁盘空间后重试。") from exc
 
@@ -293,10 +318,7 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads):
         return [case_row(r) for r in self._rows("SELECT * FROM cases ORDER BY id")]
 
     def penalty_cases(self) -> list[CaseRow]:
-        return [case_row(r) for r in self._rows("SELECT * FROM cases WHERE penalty=1 ORDER BY check_date DESC, id DESC")]
-
-    def files_for_case(self, case_id: str) -> list[FileRow]:
-        return [file_row(r) for r in self._rows("SELECT * FROM files WHERE case_id=:c ORDER BY id", c=case_id)]
+        return [case_row(r) for r in self._rows("SELECT * FROM cases WHERE penalty=1 ORDER BY check_date DESC NULLS LAST, id DESC")]
 
     def case_findings(self, case_id: str) -> list[FindingRow]:
         """The case's current findings, as its last evaluation left them."""
@@ -365,11 +387,38 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads):
         return [] if version is None else self.list_version_rows(version.id)
 
     def list_version_rows(self, version_id: int) -> list[dict[str, Any]]:
-        rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
-        return [json.loads(r.data) for r in rows]
+        # A version's rows never change once imported: read them once per store (every evaluation asks).
+        cached = self._version_rows.get(version_id)
+        if cached is None:
+            rows = self._rows("SELECT data FROM list_rows WHERE version_id=:v ORDER BY row_no", v=version_id)
+            cached = self._version_rows[version_id] = [json.loads(r.data) for r in rows]
+        return [dict(r) for r in cached]  # callers may change their copy
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+_MIGRATIONS_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                     " name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+
+
+def _record(version: int, name: str) -> str:
+    return f"INSERT INTO schema_migrations (version, name, applied_at) VALUES ({version}, '{name}', '{now_iso()}');"
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://…`` (as IT writes it) through psycopg 3; SQLAlchemy's default would be psycopg2."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def _hide_password(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

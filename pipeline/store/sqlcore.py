@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from pipeline.core.codes import CaseStatus, FileStatus
-from pipeline.core.errors import StoreError
+from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.base import CaseRow, FileRow
 
 
@@ -60,6 +60,8 @@ class SqlReads:
         try:
             with self.engine.connect() as conn:
                 return list(conn.execute(text(sql), params))
+        except OperationalError as exc:
+            raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"读取数据库失败：{exc}。") from exc
 
