@@ -5,6 +5,7 @@ Reads only; the decision is ``rules.bureau.evaluate``'s, and what follows from i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
