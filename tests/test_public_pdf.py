@@ -21,7 +21,6 @@ from pypdf.generic import DictionaryObject
 
 from pipeline.cli.doctor import run_checks
 from pipeline.core.settings import load_settings
-from pipeline.documents.fonts import Face, find_face
 from pipeline.documents.libreoffice import PDFA2B_FILTER, Converter
 from pipeline.documents.public_pdf import LayoutUnsupported, render_public_form_pdf, supports
 from pipeline.documents.render import PUBLIC_FORM_TEMPLATE, public_form_context, render_public_form
@@ -198,24 +197,6 @@ def test_looks_like_the_libreoffice_pdf_of_the_docx(tmp_path: Path) -> None:
         assert _strong_differences(_pdftoppm(direct), reference) <= 5
     wrong = render_public_form_pdf({**SHORT, "check_date": "2026年1月15日"}, tmp_path / "wrong.pdf")
     assert _strong_differences(_pdftoppm(wrong), reference) > 20
-
-
-def test_font_knowledge_is_kept_between_processes_and_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
-    path, index = find_face(":lang=zh-cn:style=Regular")
-    chars = list("公示表检查2026")
-    fresh = Face(path, index, tmp_path)
-    program = fresh.embed(chars).program
-    (metrics,) = tmp_path.glob("*.json")
-    (outlines,) = tmp_path.glob("*.glyphs")
-    assert len(outlines.read_text().splitlines()) == len(set(chars)) + 1  # and .notdef
-    cached = Face(path, index, tmp_path)
-    assert cached._font is None  # nothing read from the font file itself
-    assert cached.embed(chars).program == program
-    outlines.write_text("not json\n" + outlines.read_text()[:-40] + "\n")  # a torn last line
-    metrics.write_text("{")
-    again = Face(path, index, tmp_path)
-    assert again.embed(chars).program == program
-    assert [again.advance(c) for c in chars] == [fresh.advance(c) for c in chars]
 
 
 def test_doctor_names_the_embedded_fonts_or_says_libreoffice_converts(tmp_path: Path) -> None:
