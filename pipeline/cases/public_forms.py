@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -214,15 +214,21 @@ def _end_pass(ctx: Context) -> None:
 def direct_pdf(settings: Settings, form: PublicForm, stem: str, out_dir: Path) -> Path | None:
     """The 公示表 PDF/A drawn without LibreOffice into ``out_dir/<stem>.pdf``, or None where it cannot be
     (setting off, template edited, content that does not fit the stock layout): then LibreOffice converts."""
-    if not settings.public_form_pdf_direct or not supports(settings.templates_dir / PUBLIC_FORM_TEMPLATE):
+    return direct_pdf_of(settings, form.context(), out_dir / f"{stem}.pdf",
+                         settings.templates_dir / PUBLIC_FORM_TEMPLATE)
+
+
+def direct_pdf_of(settings: Settings, context: Mapping[str, str], out: Path, template: Path) -> Path | None:
+    """``direct_pdf`` for a template context (``regenerate``) and the template it is rendered from."""
+    if not settings.public_form_pdf_direct or not supports(template):
         return None
     try:
-        return render_public_form_pdf(form.context(), out_dir / f"{stem}.pdf")
+        return render_public_form_pdf(context, out)
     except LayoutUnsupported as exc:
-        log.info("公示表 %s drawn by LibreOffice instead: %s", stem, exc.message)
+        log.info("公示表 %s drawn by LibreOffice instead: %s", out.stem, exc.message)
         return None
     except ShuangsuiError as exc:  # fonts missing: LibreOffice (which needs them too) says what to install
-        log.warning("公示表 %s: PDF not drawn directly: %s", stem, exc.message)
+        log.warning("公示表 %s: PDF not drawn directly: %s", out.stem, exc.message)
         return None
 
 

@@ -412,7 +412,7 @@ def regenerate(ctx: Context, selection: Selection, *, dry_run: bool = False, wor
                 run.files.append((item.job.out, item.dest, item.kind, item.case_id, change))
             if item.form == FORM_PUBLIC:
                 pdf_sources.append((item, change != SAME))
-        converted = _pdfs(ctx, pdf_sources, job_dir, run, dry_run, on_progress)
+        converted = _pdfs(ctx, pdf_sources, job_dir, run, dry_run, on_progress, template_dir)
         if not dry_run:
             _publish_and_record(ctx, run, actor)
     finally:
@@ -433,15 +433,23 @@ def _pdf_dests(item: Planned) -> list[tuple[str, str]]:
 
 
 def _pdfs(ctx: Context, items: Sequence[tuple[Planned, bool]], job_dir: Path, run: _Run, dry_run: bool,
-          on_progress: Progress | None) -> int:
-    """The PDFs of each 公示表: converted again (in batches through the LibreOffice pool) when the
-    Word file changed or a PDF is missing, else left alone. A dry run only says what it would do."""
+          on_progress: Progress | None, template_dir: Path) -> int:
+    """The PDFs of each 公示表: made again when the Word file changed or a PDF is missing (drawn
+    directly, else in batches through the LibreOffice pool), else left alone. A dry run only says what
+    it would do."""
     outbox = ctx.settings.outbox
     needed = [item for item, changed in items
               if changed or any(not (outbox / dest).is_file() for dest, _ in _pdf_dests(item))]
     converted: dict[Path, Path] = {}
     errors: dict[Path, str] = {}
     if not dry_run:
+        template = template_dir / PUBLIC_FORM_TEMPLATE
+        for item in needed:
+            pdf = public_forms.direct_pdf_of(ctx.settings, item.job.context,
+                                             job_dir / "pdf-direct" / item.case_id / f"{item.job.out.stem}.pdf", template)
+            if pdf is not None:
+                converted[item.job.out] = pdf
+        needed = [item for item in needed if item.job.out not in converted]
         for start in range(0, len(needed), PDF_STEP):
             sources = [item.job.out for item in needed[start:start + PDF_STEP]]
             try:
