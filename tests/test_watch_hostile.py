@@ -14,7 +14,16 @@ import pytest
 
 from pipeline.core.settings import Settings
 from tests.conftest import Samples, cli_env
-from tests.hostile_files import MIB, billion_laughs_docx, cycle_pdf, members_of, repeated, write_zip, xlsx
+from tests.hostile_files import (
+    CORPUS,
+    MIB,
+    billion_laughs_docx,
+    cycle_pdf,
+    members_of,
+    repeated,
+    write_zip,
+    xlsx,
+)
 from tests.system_deps import require_soffice
 
 pytestmark = pytest.mark.slow
@@ -82,4 +91,56 @@ def test_parser_bombs_through_watch_are_returned_and_the_good_file_behind_them_i
         assert not (settings.inbox / name).exists()
     assert len(list(forms.glob("*.docx"))) == 1 and len(list(forms.glob("*.pdf"))) == 1
     assert not (settings.inbox / "检查表.docx").exists()
+    assert "Traceback" not in log.read_text(encoding="utf-8")
+
+
+def _tree(root: Path, skip: set[Path]) -> set[str]:
+    """Every path under ``root`` except the folders the pipeline may write to."""
+    found: set[str] = set()
+    for path in root.rglob("*"):
+        if not any(path == s or s in path.parents for s in skip):
+            found.add(str(path.relative_to(root)))
+    return found
+
+
+def test_the_whole_hostile_corpus_through_watch_each_file_returned_with_its_message(
+        settings: Settings, samples: Samples, tmp_path: Path) -> None:
+    """The process test (test_hostile_parse) through the watcher instead: every class of hostile file
+    returned with its code and message, byte for byte, and nothing written outside inbox/outbox/data."""
+    require_soffice()
+    samples.lists()
+    (tmp_path / "staged").mkdir()
+    base = samples.check_table("检查表.docx", folder=tmp_path / "staged")
+    originals: dict[str, bytes] = {}
+    for hostile in CORPUS:
+        path = tmp_path / "staged" / hostile.name
+        hostile.build(base, path)
+        originals[hostile.name] = path.read_bytes()
+    log = tmp_path / "watch.log"
+    log.touch()
+    writable = {settings.inbox, settings.outbox, settings.data_dir}
+    root = settings.data_dir.parent
+    before = _tree(root, writable)
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "watch"], env=cli_env(settings), cwd=root,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    returned = settings.outbox / "退回"
+    try:
+        _wait(proc, lambda: "正在监视" in log.read_text(encoding="utf-8"), "start")
+        for name, data in originals.items():
+            (settings.inbox / name).write_bytes(data)
+        _wait(proc, lambda: all((returned / f"{n}.错误说明.txt").is_file() for n in originals), "错误说明", 300)
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, log.read_text(encoding="utf-8")
+    for hostile in CORPUS:
+        note = (returned / f"{hostile.name}.错误说明.txt").read_text(encoding="utf-8")
+        assert hostile.message in note, (hostile.name, note)
+        assert (returned / hostile.name).read_bytes() == originals[hostile.name]
+        assert not (settings.inbox / hostile.name).exists()
+    assert _tree(root, writable) == before, "written outside inbox/outbox/data"
     assert "Traceback" not in log.read_text(encoding="utf-8")
