@@ -19,6 +19,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import gc
 import logging
 import multiprocessing
 import os
@@ -58,6 +59,10 @@ def internal_error(detail: str) -> InputFileError:
         "如仍出错，请把文件和本说明交给信息化人员。", field="file", code=FindingCode.internal_error.value)
 
 
+# The worker's exit status when it ran out of memory even for its reply.
+EXIT_OUT_OF_MEMORY = 86
+
+
 def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Connection | None = None,
            parent_pid: int | None = None) -> None:
     """The worker's loop: one task in, one ``Analysed`` (or a failure description) out."""
@@ -84,6 +89,7 @@ def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Con
         try:
             reply = ("ok", analyse_file(task, settings))
         except MemoryError:
+            gc.collect()  # what the reader held is garbage now: room for the reply
             reply = ("memory", None)
         except RecursionError:
             reply = ("complex", "嵌套层数过多")
@@ -93,7 +99,8 @@ def _serve(conn: Connection, settings: Settings, memory_mb: int, parent_end: Con
         try:
             conn.send(reply)
         except MemoryError:
-            conn.send(("memory", None))
+            # Not even the short reply fits: say it by the exit code, which needs no memory.
+            os._exit(EXIT_OUT_OF_MEMORY)
         except Exception as exc:
             conn.send(("crash", f"{type(exc).__name__}: {exc}"[:300]))
 
@@ -182,6 +189,8 @@ class AnalysisWorker:
             process.join(timeout=5)
             code = process.exitcode
             self._discard()
+            if code == EXIT_OUT_OF_MEMORY:
+                raise too_complex(f"需要的内存超过 {self.settings.file_memory_mb} MB") from None
             if code == -signal.SIGKILL:
                 # The kernel's OOM killer or someone's kill -9: most likely the memory it took.
                 raise too_complex("内存不足，处理进程被终止") from None
