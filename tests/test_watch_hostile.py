@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,26 @@ def _wait(proc: subprocess.Popen[bytes], done: object, what: str, timeout: float
             proc.wait(timeout=0.1)
 
 
+
+@contextlib.contextmanager
+def _watching(settings: Settings, cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A running ``shuangsui watch``, stopped with Ctrl-C afterwards; it must exit 0."""
+    with log.open("wb") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "watch"], env=cli_env(settings), cwd=cwd,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        _wait(proc, lambda: "正在监视" in log.read_text(encoding="utf-8"), "start")
+        yield proc
+        assert proc.poll() is None, "the watcher is still running"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, log.read_text(encoding="utf-8")
+
+
 def test_parser_bombs_through_watch_are_returned_and_the_good_file_behind_them_is_published(
         settings: Settings, samples: Samples, tmp_path: Path) -> None:
     require_soffice()
@@ -63,25 +84,13 @@ def test_parser_bombs_through_watch_are_returned_and_the_good_file_behind_them_i
     }
     hostile["页面循环.pdf"].write_bytes(cycle_pdf())
     log = tmp_path / "watch.log"
-    with log.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "watch"], env=cli_env(settings), cwd=tmp_path,
-                                stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        _wait(proc, lambda: "正在监视" in log.read_text(encoding="utf-8"), "start")
+    returned, forms = settings.outbox / "退回", settings.outbox / "公示表"
+    with _watching(settings, tmp_path, log) as proc:
         for name, path in hostile.items():
             (settings.inbox / name).write_bytes(path.read_bytes())
         (settings.inbox / "检查表.docx").write_bytes(base.read_bytes())  # right behind them
-        returned, forms = settings.outbox / "退回", settings.outbox / "公示表"
         _wait(proc, lambda: all((returned / f"{n}.错误说明.txt").is_file() for n in hostile), "错误说明")
         _wait(proc, lambda: forms.is_dir() and any(forms.glob("*.pdf")), "公示表")
-        assert proc.poll() is None, "the watcher is still running"
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text(encoding="utf-8")
     notes = {name: (returned / f"{name}.错误说明.txt").read_text(encoding="utf-8") for name in hostile}
     assert "文件过于复杂" in notes["炸弹.xlsx"] and "解压后 1024 MB" in notes["炸弹.xlsx"]
     assert "实体" in notes["实体炸弹.docx"]
@@ -121,22 +130,11 @@ def test_the_whole_hostile_corpus_through_watch_each_file_returned_with_its_mess
     writable = {settings.inbox, settings.outbox, settings.data_dir}
     root = settings.data_dir.parent
     before = _tree(root, writable)
-    with log.open("wb") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "pipeline", "watch"], env=cli_env(settings), cwd=root,
-                                stdout=subprocess.DEVNULL, stderr=err)
     returned = settings.outbox / "退回"
-    try:
-        _wait(proc, lambda: "正在监视" in log.read_text(encoding="utf-8"), "start")
+    with _watching(settings, root, log) as proc:
         for name, data in originals.items():
             (settings.inbox / name).write_bytes(data)
         _wait(proc, lambda: all((returned / f"{n}.错误说明.txt").is_file() for n in originals), "错误说明", 300)
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, log.read_text(encoding="utf-8")
     for hostile in CORPUS:
         note = (returned / f"{hostile.name}.错误说明.txt").read_text(encoding="utf-8")
         assert hostile.message in note, (hostile.name, note)
