@@ -46,6 +46,7 @@ from pipeline.intake.share import require_inbox
 from pipeline.intake.watch import watch
 from pipeline.intake.worker import analyse_alone
 from pipeline.samples.demo import fill_demo_inbox
+from pipeline.store.claims import CASES_LOCK
 from pipeline.web.app import WebConfig
 from pipeline.web.server import start_in_thread
 
@@ -318,7 +319,9 @@ def cmd_review(args: argparse.Namespace) -> int:
             return print_questions(ctx.store, out)
         if args.answer is None:
             raise BadArgsError("请同时给出答案，如 shuangsui review 3 未发现问题")
-        out.print(answer_from_cli(ctx, args.question, args.answer, _actor()))
+        with ctx.store.exclusive(CASES_LOCK):  # beside workers on a shared database
+            message = answer_from_cli(ctx, args.question, args.answer, _actor())
+        out.print(message)
         return 0
     finally:
         ctx.close()

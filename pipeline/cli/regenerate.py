@@ -13,6 +13,7 @@ from rich.table import Table
 from pipeline.cli.common import actor, console, folder_args, out, with_context
 from pipeline.core.errors import BadArgsError
 from pipeline.outputs.regenerate import FORMS, Selection, forms_of, parse_since, regenerate
+from pipeline.store.claims import CASES_LOCK
 
 _STYLE = {"新增": "green", "有变化": "yellow", "无变化": "dim", "失败": "red"}
 _STAGES = {"render": "生成文书", "pdf": "转换 PDF"}
@@ -53,8 +54,9 @@ def cmd_regenerate(args: argparse.Namespace) -> int:
                     tasks[stage] = progress.add_task(_STAGES.get(stage, stage), total=total)
                 progress.update(tasks[stage], completed=done, total=total)
 
-            report = regenerate(ctx, selection, dry_run=args.dry_run, workers=args.workers, actor=actor(),
-                                on_progress=on_progress)
+            with ctx.store.exclusive(CASES_LOCK):  # not beside an end of pass on a shared database
+                report = regenerate(ctx, selection, dry_run=args.dry_run, workers=args.workers, actor=actor(),
+                                    on_progress=on_progress)
     finally:
         ctx.close()
     if args.json:

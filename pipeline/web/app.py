@@ -32,6 +32,7 @@ from pipeline.core.codes import CaseStatus
 from pipeline.core.evidence import BOX_LABELS, FORM_LABELS
 from pipeline.core.models import FIELD_LABELS
 from pipeline.outputs.print_forms import print_folder, print_forms
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.outbox import PRINT
 from pipeline.web.security import check_password, csrf_ok, csrf_token, inside
 
@@ -105,7 +106,9 @@ def create_app(ctx: Context, config: WebConfig | None = None) -> Starlette:
         token, value, case_id = str(form.get("csrf", "")), str(form.get("answer", "")), str(form.get("case", ""))
         if not csrf_ok(config.secret, f"/questions/{question_id}", token):
             return page("missing.html", 403, what="表单已过期，请刷新页面后重新提交")
-        result = apply_answers(ctx, [ReviewAnswer(question_id, value, 0)], actor="web")
+        # One writer of case decisions at a time, as the workers on a shared database take it.
+        with ctx.store.exclusive(CASES_LOCK):
+            result = apply_answers(ctx, [ReviewAnswer(question_id, value, 0)], actor="web")
         if result.rejected:
             message = result.rejected[0][1].removeprefix("第 0 行：")
         elif result.applied:
