@@ -40,6 +40,7 @@ from pipeline.core.sniff import detect_kind
 from pipeline.intake.analysis import AnalysisTask
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
+from pipeline.intake.mounts import watch_method
 from pipeline.intake.process import open_context, process_inbox
 from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import require_inbox
@@ -179,7 +180,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
                 if written:
                     console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
-            mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+            method = watch_method(settings)
+            mode = f"{method.label}，文件系统 {method.fstype or '未知'}"
             server = None
             if args.serve:
                 config = WebConfig(password_hash=settings.web_password_hash or None)
