@@ -72,11 +72,18 @@ def clear_leftovers(settings: Settings, started: float | None = None, jobs: bool
     started = PROCESS_STARTED if started is None else started
     removed: list[Path] = []
     if settings.outbox.is_dir():
-        for path in settings.outbox.rglob(".*.part"):
+        # Partial files, and the partial and replaced folders of bundles and archival packages.
+        for path in [*settings.outbox.rglob(".*.part"), *settings.outbox.rglob(".*.old")]:
             try:
-                if path.is_file() and path.stat().st_mtime < started:
+                if path.lstat().st_mtime >= started:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.suffix == ".part":
                     path.unlink()
-                    removed.append(path)
+                else:
+                    continue
+                removed.append(path)
             except FileNotFoundError:
                 continue  # renamed by its writer in the meantime
     if settings.originals_dir.is_dir():
