@@ -114,7 +114,7 @@ def _public_form_pdf(settings: Settings) -> Check:
 
 def _watching(settings: Settings) -> Check:
     method = watch_method(settings)
-    return Check("收件箱监视方式", True, f"{method.label}：{method.reason}")
+    return Check("收件箱监视方式", True, method.reason)
 
 
 def _ocr() -> Check:

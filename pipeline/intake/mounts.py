@@ -100,7 +100,9 @@ def watch_method(settings: Settings, mountinfo: Path = MOUNTINFO) -> WatchMethod
     fstype = inbox_filesystem(settings.inbox, mountinfo)
     shown = fstype or "未知"
     if settings.watch_mode != "auto":
-        return WatchMethod(settings.watch_mode, fstype, f"设置项 watch_mode = {settings.watch_mode}（文件系统 {shown}）")
+        label = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+        return WatchMethod(settings.watch_mode, fstype,
+                           f"按设置项 watch_mode = {settings.watch_mode} 使用{label}（收件箱在 {shown} 文件系统上）")
     if is_network(fstype):
         return WatchMethod("polling", fstype, f"收件箱在网络文件系统 {fstype} 上，看不到其他机器写入的文件事件，改为轮询")
     return WatchMethod("native", fstype, f"收件箱在本机文件系统 {shown} 上，使用系统文件事件")
