@@ -10,6 +10,7 @@ the worker has its file's job folder ``jobs/<file id>`` and its read-ahead folde
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import socket
 import subprocess
 import sys
@@ -21,12 +22,14 @@ import pytest
 from sqlalchemy import text
 
 from pipeline.core.codes import FileStatus
+from pipeline.core.errors import InputFileError
 from pipeline.core.settings import Settings
+from pipeline.intake.list_import import import_list_file
 from pipeline.intake.process import open_context
 from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.store import SqlStore
 from tests.accounting import Expected, assert_accounted
-from tests.conftest import cli_env, run_cli
+from tests.conftest import Samples, cli_env, run_cli
 from tests.pg_cluster import Cluster
 
 pytestmark = pytest.mark.slow
@@ -173,3 +176,23 @@ def test_postgresql_clears_a_killed_workers_job_folders_and_leaves_a_live_worker
     assert done.returncode == 0, done.stderr
     assert_accounted(settings, expected)
     assert not {dead_held, dead_ahead, live_held, live_ahead} & _folders(settings)
+
+
+def test_lists_import_claims_its_content_like_a_dropped_file(
+        settings: Settings, samples: Samples, pg_cluster: Cluster, tmp_path: Path) -> None:
+    """Its job folder is then a live claim's, and a worker busy with the same bytes is not raced."""
+    settings = dataclasses.replace(settings, database_url=pg_cluster.new_database())
+    samples.settings = settings
+    units, _tasks, _roster = samples.lists(folder=tmp_path / "lists")
+    sha = hashlib.sha256(units.read_bytes()).hexdigest()
+    ctx = open_context(settings)
+    try:
+        assert ctx.store.claim(f"sha:{sha}", "other:1:live", 3600)
+        with pytest.raises(InputFileError, match="另一个处理进程正在处理内容相同的文件"):
+            import_list_file(ctx, units)
+        assert ctx.store.list_files() == []
+        assert ctx.store.claim(f"sha:{sha}", "other:1:live", -1)  # that worker died
+        assert import_list_file(ctx, units).status is FileStatus.accepted
+        assert ctx.store.claim_owner(f"sha:{sha}") is None  # given back once recorded
+    finally:
+        ctx.close()
