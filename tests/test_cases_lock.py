@@ -5,7 +5,7 @@ end of pass. Meanwhile an answer from the office page, two ``review`` answers (o
 answer to the same question as the page's), a ``case`` edit and a ``forms`` run are started. Each
 must wait: the helper lets go only once PostgreSQL shows all of them waiting for an advisory lock,
 and records an event just before; every edit's event must come after it, and each edit is recorded
-exactly once.
+exactly once. Then the same with a real worker stopped inside its end of pass (``finish_pass``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
+from pipeline.cases.context import Context
 from pipeline.core.settings import Settings
 from pipeline.intake.process import open_context, process_inbox
 from pipeline.outputs.regenerate import EVENT_REGENERATED
@@ -118,3 +121,68 @@ def test_answers_case_edits_and_forms_wait_for_the_cases_lock_and_apply_once(
         assert printed == {".docx", ".pdf"}
     finally:
         ctx.close()
+
+
+# A real worker whose end of pass stops in its receipts step until the gate file exists; the step then
+# records that it goes on (inside ``finish_pass``, under the cases lock).
+IN_FINISH_PASS = """
+import sys, time
+from pathlib import Path
+from pipeline.cli.main import main
+from pipeline.intake import process
+here, gate, real = Path(sys.argv[1]), Path(sys.argv[2]), process.write_receipts
+def parked(ctx):
+    here.touch()
+    while not gate.exists():
+        time.sleep(0.02)
+    with ctx.store.begin() as tx:
+        tx.log("test", "worker", "finish_pass_goes_on")
+    return real(ctx)
+process.write_receipts = parked
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_an_answer_waits_for_a_worker_in_its_end_of_pass(
+        settings: Settings, samples: Samples, pg_cluster: Cluster, tmp_path: Path) -> None:
+    settings = dataclasses.replace(settings, database_url=pg_cluster.new_database())
+    samples.settings = settings
+    samples.lists()
+    samples.check_table("甲.docx", situation="已对企业进行检查。", handling="另行研究。")
+    ctx = open_context(settings)
+    try:
+        [outcome] = [o for o in process_inbox(ctx) if o.name == "甲.docx"]
+        assert outcome.case
+        [question] = ctx.store.questions(case_id=outcome.case)
+        samples.check_table("乙.docx", company=samples.companies[1])
+        here, gate = tmp_path / "in-finish-pass", tmp_path / "gate"
+        worker = _started([sys.executable, "-c", IN_FINISH_PASS, str(here), str(gate), "process"], settings, tmp_path)
+        deadline = time.monotonic() + 120
+        while not here.exists():
+            assert worker.poll() is None and time.monotonic() < deadline, worker.communicate()
+            time.sleep(0.02)
+        answer = _started([sys.executable, "-m", "pipeline", "review", str(question.id), question.options[0]],
+                          settings, tmp_path)
+        while _waiting(ctx) < 1:  # the answer waits for the worker's cases lock
+            assert answer.poll() is None, answer.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert ctx.store.questions(case_id=outcome.case) == [question]  # not answered yet
+        gate.touch()
+        for proc in (worker, answer):
+            _out, err = proc.communicate(timeout=180)
+            assert proc.returncode == 0, err
+        events = list(ctx.store.events())
+        [goes_on] = [e for e in events if e.action == "finish_pass_goes_on"]
+        answered = [e for e in events if e.action == "question_answered"]
+        assert len(answered) == 1 and answered[0].id > goes_on.id
+        assert ctx.store.questions(case_id=outcome.case) == []  # answered, once
+    finally:
+        ctx.close()
+
+
+def _waiting(ctx: Context) -> int:
+    """Sessions waiting for an advisory lock on this database's server."""
+    with ctx.store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+                   .scalar_one())
