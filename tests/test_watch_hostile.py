@@ -91,6 +91,9 @@ def test_parser_bombs_through_watch_are_returned_and_the_good_file_behind_them_i
         (settings.inbox / "检查表.docx").write_bytes(base.read_bytes())  # right behind them
         _wait(proc, lambda: all((returned / f"{n}.错误说明.txt").is_file() for n in hostile), "错误说明")
         _wait(proc, lambda: forms.is_dir() and any(forms.glob("*.pdf")), "公示表")
+        # The last file's note is published before its outcome is recorded and it leaves the inbox:
+        # stopped in between (Ctrl-C), it would be resumed by the next start, not lost.
+        _wait(proc, lambda: not any((settings.inbox / n).exists() for n in [*hostile, "检查表.docx"]), "inbox emptied")
     notes = {name: (returned / f"{name}.错误说明.txt").read_text(encoding="utf-8") for name in hostile}
     assert "文件过于复杂" in notes["炸弹.xlsx"] and "解压后 1024 MB" in notes["炸弹.xlsx"]
     assert "实体" in notes["实体炸弹.docx"]
@@ -135,6 +138,7 @@ def test_the_whole_hostile_corpus_through_watch_each_file_returned_with_its_mess
         for name, data in originals.items():
             (settings.inbox / name).write_bytes(data)
         _wait(proc, lambda: all((returned / f"{n}.错误说明.txt").is_file() for n in originals), "错误说明", 300)
+        _wait(proc, lambda: not any((settings.inbox / n).exists() for n in originals), "inbox emptied")
     for hostile in CORPUS:
         note = (returned / f"{hostile.name}.错误说明.txt").read_text(encoding="utf-8")
         assert hostile.message in note, (hostile.name, note)
