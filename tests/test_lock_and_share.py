@@ -146,6 +146,7 @@ def test_watch_keeps_running_when_the_inbox_goes_away_and_comes_back(
         assert stop(proc) == 0
     text = log.read_text(encoding="utf-8")
     assert text.count("收件箱暂时不可用") == 1 and text.count("收件箱已恢复") == 1
+    assert "使用系统文件事件" in text.replace("\n", "")  # watching chosen again for the inbox that came back
     assert "Traceback" not in text
     store = open_store(settings.db_url)
     try:

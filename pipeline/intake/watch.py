@@ -107,8 +107,8 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                 if problem is not None:
                     notice(f"收件箱暂时不可用，等待恢复：{problem}")
                 else:
-                    notice(f"收件箱已恢复：{settings.inbox}，继续处理。")
                     observer = _restart(observer, settings, wake)
+                    notice(f"收件箱已恢复：{settings.inbox}，继续处理（{watch_method(settings).reason}）。")
                 away = problem
             if problem is not None:
                 wake.wait(timeout=settings.poll_seconds)
