@@ -119,6 +119,8 @@ def _remove_jobs(settings: Settings, dead: Callable[[Path], bool]) -> list[Path]
                     removed.append(path)
             except FileNotFoundError:
                 continue  # its owner removed it meanwhile
+            except OSError as exc:  # permissions on a share: the work goes on, the folder stays
+                log.warning("job folder of an interrupted worker not removed: %s: %s", path, exc)
     for path in removed:
         log.warning("removed a job folder of an interrupted worker: %s", path)
     return removed
