@@ -24,6 +24,7 @@ from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 from pipeline.store.claims import ClaimStore, lock_key
+from pipeline.store.conversions import ConversionStore
 from pipeline.store.penalties import PenaltyReads, PenaltyWrites
 from pipeline.store.questions import QuestionReads, QuestionWrites
 from pipeline.store.scans import ScanReads, ScanWrites
@@ -203,7 +204,7 @@ class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
         return version
 
 
-class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore):
+class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore, ConversionStore):
     """The default store. ``url`` is an SQLite or PostgreSQL SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
 
     def __init__(self, url: str) -> None:

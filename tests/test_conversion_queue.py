@@ -1,0 +1,85 @@
+"""The conversion queue of the store (migration 0009) on SQLite and on PostgreSQL: jobs taken once, leases,
+takeover after a converter died, giving up on a job that kills every converter, housekeeping."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from pipeline.store import NewConversion, SqlStore
+from pipeline.store.conversions import GAVE_UP
+from tests.pg_cluster import Cluster
+
+OpenDb = Callable[[str], SqlStore]
+
+
+def _jobs(n: int, batch: str = "b1") -> list[NewConversion]:
+    return [NewConversion(batch, f"{batch}/in/{i:04d}.docx", "pdf", key=f"k{i}") for i in range(n)]
+
+
+def test_jobs_are_taken_once_with_a_lease_and_taken_over_after_it(store_url: str, open_db: OpenDb) -> None:
+    first, second = open_db(store_url), open_db(store_url)
+    ids = first.enqueue_conversions(_jobs(3))
+    assert first.conversion_counts() == {"queued": 3, "running": 0, "done": 0, "failed": 0}
+    a = first.claim_conversions("A", 2, 30, now=1000)
+    b = second.claim_conversions("B", 2, 30, now=1000)
+    assert [j.id for j in a] == ids[:2] and [j.id for j in b] == ids[2:]
+    assert {j.state for j in a + b} == {"running"} and {j.attempts for j in a + b} == {1}
+    assert second.claim_conversions("C", 5, 30, now=1010) == [], "every lease runs"
+    assert first.renew_conversions("A", 30, now=1025) == 2  # A's leases end at 1055 now, B's at 1030
+    taken = second.claim_conversions("C", 5, 30, now=1040)
+    assert [j.id for j in taken] == ids[2:] and taken[0].attempts == 2 and taken[0].owner == "C"
+    assert not second.finish_conversion(ids[2], "B", output="b1/out/0002.pdf"), "B lost it to C"
+    assert second.finish_conversion(ids[2], "C", output="b1/out/0002.pdf")
+    assert first.finish_conversion(ids[0], "A", output="b1/out/0000.pdf")
+    assert first.finish_conversion(ids[1], "A", error="LibreOffice 无法打开此文件")
+    done = {j.id: j for j in first.conversion_jobs(ids)}
+    assert (done[ids[0]].state, done[ids[0]].output) == ("done", "b1/out/0000.pdf")
+    assert (done[ids[1]].state, done[ids[1]].error) == ("failed", "LibreOffice 无法打开此文件")
+    assert first.conversion_with_key("k2") == done[ids[2]] and first.conversion_with_key("nope") is None
+    # Housekeeping: the done jobs' rows go once their results are read; a failed job keeps its error.
+    assert first.drop_conversions(ids, ("done",)) == 2
+    assert [(j.id, j.state) for j in first.conversion_jobs(ids)] == [(ids[1], "failed")]
+
+
+def test_a_job_that_outlives_its_converters_is_given_up(store_url: str, open_db: OpenDb) -> None:
+    store = open_db(store_url)
+    [job_id] = store.enqueue_conversions(_jobs(1))
+    for attempt in range(3):  # each converter dies on it (kill -9: no finish, the lease runs out)
+        [job] = store.claim_conversions(f"C{attempt}", 10, 30, max_attempts=3, now=1000 + 100 * attempt)
+        assert job.attempts == attempt + 1
+    assert store.claim_conversions("C3", 10, 30, max_attempts=3, now=1400) == []
+    [job] = store.conversion_jobs([job_id])
+    assert (job.state, job.error) == ("failed", GAVE_UP)
+
+
+def test_a_stopping_converter_gives_its_jobs_back(store_url: str, open_db: OpenDb) -> None:
+    store = open_db(store_url)
+    ids = store.enqueue_conversions(_jobs(2))
+    assert len(store.claim_conversions("A", 10, 30)) == 2
+    assert store.release_conversions("A") == 2
+    again = store.claim_conversions("B", 10, 30)
+    assert [(j.id, j.owner, j.attempts) for j in again] == [(ids[0], "B", 1), (ids[1], "B", 1)]
+    assert store.drop_conversions(ids, ("queued",)) == 0, "running jobs are not cancelled"
+
+
+def test_converters_claiming_at_once_share_the_jobs_on_postgresql(pg_cluster: Cluster, open_db: OpenDb) -> None:
+    url = pg_cluster.new_database()
+    stores = [open_db(url) for _ in range(4)]
+    ids = stores[0].enqueue_conversions(_jobs(60))
+    taken: dict[str, list[int]] = {}
+    start = threading.Barrier(len(stores))
+
+    def converter(n: int) -> None:
+        start.wait()
+        mine = taken.setdefault(f"C{n}", [])
+        while batch := stores[n].claim_conversions(f"C{n}", 3, 30):
+            mine += [j.id for j in batch]
+
+    threads = [threading.Thread(target=converter, args=(n,)) for n in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    every = [i for mine in taken.values() for i in mine]
+    assert sorted(every) == ids, "each job taken exactly once"
