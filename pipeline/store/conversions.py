@@ -123,6 +123,11 @@ class ConversionStore(SqlReads):
         return int(self._write(f"DELETE FROM conversions WHERE id IN :ids AND state IN ({allowed})",
                                "无法删除转换任务", expanding="ids", ids=wanted).rowcount)
 
+    def live_converters(self, now: float | None = None) -> int:
+        """How many converters (role ``convert``) hold a live ``converter:`` claim (their heartbeat runs)."""
+        return int(self._scalar("SELECT COUNT(*) FROM claims WHERE key LIKE 'converter:%' AND expires_at > :now",
+                                now=time.time() if now is None else now) or 0)
+
     def conversion_counts(self) -> dict[str, int]:
         counts = {"queued": 0, "running": 0, "done": 0, "failed": 0}
         counts.update({r.state: int(r.n) for r in
