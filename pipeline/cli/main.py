@@ -24,16 +24,15 @@ from pipeline.cli import regenerate as cli_regenerate
 from pipeline.cli import scans as cli_scans
 from pipeline.cli import web as cli_web
 from pipeline.cli.common import actor as _actor
-from pipeline.cli.common import console, out
+from pipeline.cli.common import console, out, role_arg
 from pipeline.cli.common import folder_args as _folders
 from pipeline.cli.common import print_outcome as _print_outcome
-from pipeline.cli.common import role_arg
 from pipeline.cli.common import settings_from as _settings
 from pipeline.cli.common import with_context as _with_context
 from pipeline.cli.doctor import run_checks
 from pipeline.cli.parser import ChineseParser
-from pipeline.cli.roles import run_converter_role
 from pipeline.cli.printing import print_lists, print_month, print_questions
+from pipeline.cli.roles import run_converter_role
 from pipeline.cli.status import StatusFilter, parse_state, print_case, print_status
 from pipeline.core.codes import FileStatus
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError

@@ -91,6 +91,13 @@ class OutputError(ShuangsuiError):
     message = "无法写出结果文件。请检查发件箱目录的权限和磁盘空间。"
 
 
+class ConversionPending(OutputError):
+    """An old-format file waits for a converter (role intake): it stays in the inbox, taken again next pass."""
+
+    message = ("旧格式文件（.doc/.wps/.et 等）正在等待转换机器用 LibreOffice 转换，文件留在收件箱中，"
+               "转换完成后自动继续处理。")
+
+
 class TemplateError(ShuangsuiError):
     exit_code = ExitCode.template
     message = "模板有误。请检查 templates/ 中的模板，或运行 make templates 重新生成。"

@@ -39,6 +39,7 @@ from pipeline.intake.analysis import Analysed, AnalysisTask
 from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
 from pipeline.intake.inbox import settled, survey_inbox
+from pipeline.intake.legacy_queue import analyse_converted, converted_elsewhere
 from pipeline.intake.report import explain_skipped
 from pipeline.intake.worker import AnalysisWorker, internal_error
 from pipeline.outputs import summary
@@ -133,7 +134,9 @@ def analyse(ctx: Context, received: Received) -> Analysed:
     is_list = received.rel.split("/")[0] == LISTS_FOLDER
     key = (received.sha256, received.name, received.kind, is_list)
     try:
-        if worker.pending == key:
+        if converted_elsewhere(ctx.settings, received.kind):  # role intake: LibreOffice on the converters
+            analysed = analyse_converted(ctx, worker, received, is_list)
+        elif worker.pending == key:
             analysed = worker.result()
         else:
             analysed = worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
@@ -164,6 +167,8 @@ def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
         is_list = path.relative_to(inbox).parts[0] == LISTS_FOLDER
     except (OSError, ValueError):
         return  # not readable now: it is analysed in its turn
+    if converted_elsewhere(ctx.settings, kind):
+        return  # its LibreOffice conversion is the converters' (role intake)
     name = display_name(path.name)
     worker.submit(AnalysisTask(copy, name, kind, is_list), (digest.hexdigest(), name, kind, is_list))
 
