@@ -6,11 +6,13 @@ import signal
 import threading
 from types import FrameType
 
+from pipeline.cases.context import Context
 from pipeline.cli.common import console
 from pipeline.core.settings import Settings
 from pipeline.intake.convert_worker import run_converter
-from pipeline.intake.process import open_context
+from pipeline.store import open_store
 from pipeline.store.base import ConversionJob
+from pipeline.store.originals import OriginalsStore
 
 
 def run_converter_role(settings: Settings, *, forever: bool) -> int:
@@ -21,7 +23,9 @@ def run_converter_role(settings: Settings, *, forever: bool) -> int:
         stop.set()  # the batch in hand is finished first
 
     previous = signal.signal(signal.SIGTERM, _terminate)
-    ctx = open_context(settings)
+    # Not open_context: a converter machine needs neither the inbox nor the outbox (they may not be mounted).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(settings, open_store(settings.db_url), OriginalsStore(settings.originals_dir))
     try:
         if forever:
             console.print(f"转换机器已启动（role = convert），LibreOffice 转换进程 {len(ctx.run.converter_pool(settings).converters)}"
