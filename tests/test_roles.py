@@ -122,7 +122,6 @@ def test_a_converter_killed_mid_batch_loses_nothing_and_converts_nothing_twice_i
     results: dict[Path, Path] = {}
     intake = threading.Thread(target=lambda: results.update(QueuedConverter(
         store, queue_root(settings.data_dir), timeout=120, wait=120).convert_many(sources, "pdf", outbox)))
-    second = None
     try:
         _until(lambda: store.live_converters() == 1, "the first converter started")
         intake.start()
@@ -135,14 +134,16 @@ def test_a_converter_killed_mid_batch_loses_nothing_and_converts_nothing_twice_i
         first.kill()  # SIGKILL mid-batch: no cleanup, its jobs stay running under its lease
         first.wait()
         assert store.conversion_counts()["running"] == len(sources)
-        second = _converter(settings, tmp_path)
+        # Another converter, this one draining the queue once: it waits for the lease, takes the jobs over
+        # and exits when the queue is empty.
+        second = subprocess.run([sys.executable, "-m", "pipeline", "process", "--role", "convert"],
+                                env=_env(settings), cwd=tmp_path, capture_output=True, text=True, timeout=180)
+        assert second.returncode == 0 and f"共转换 {len(sources)} 个文件" in second.stderr, second.stderr
         intake.join(timeout=180)
         assert not intake.is_alive()
     finally:
         if first.poll() is None:
             first.kill()
-        if second is not None:
-            _stop(second, tmp_path)
     assert sorted(results) == sorted(sources), "nothing lost"
     assert sorted(p.name for p in outbox.iterdir()) == sorted(f"表{n}.pdf" for n in range(len(sources))), \
         "each converted once into the outbox, nothing else there"

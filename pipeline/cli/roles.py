@@ -29,15 +29,15 @@ def run_converter_role(settings: Settings, *, forever: bool) -> int:
     try:
         if forever:
             console.print(f"转换机器已启动（role = convert），LibreOffice 转换进程 {len(ctx.run.converter_pool(settings).converters)}"
-                          " 个，等待转换队列中的任务。按 Ctrl-C 停止。", markup=False)
+                          " 个，等待转换队列中的任务。按 Ctrl-C 停止。", markup=False, soft_wrap=True)
 
         def report(jobs: list[ConversionJob]) -> None:
-            console.print(f"已转换一批 {len(jobs)} 个文件。", markup=False)
+            console.print(f"已转换一批 {len(jobs)} 个文件。", markup=False, soft_wrap=True)
 
         done = run_converter(ctx, stop, drain=not forever, on_batch=report)
     finally:
         ctx.close()
         signal.signal(signal.SIGTERM, previous)
     console.print(f"转换机器已停止，共转换 {done} 个文件。" if forever else f"转换队列已处理完，共转换 {done} 个文件。",
-                  markup=False)
+                  markup=False, soft_wrap=True)
     return 0

@@ -66,8 +66,9 @@ class ConverterWorker:
                 jobs = self.store.claim_conversions(self.owner, JOBS_PER_CONVERTER * len(pool.converters),
                                                     self.lease)
                 if not jobs:
-                    if drain:
-                        break
+                    counts = self.store.conversion_counts() if drain else {}
+                    if drain and not counts["queued"] and not counts["running"]:
+                        break  # drained; running jobs may still come back to us when their lease runs out
                     stop.wait(self.ctx.settings.poll_seconds)
                     continue
                 try:
