@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from pipeline.cli.doctor import role_check
+from pipeline.core.settings import Settings
 from pipeline.store import NewConversion, SqlStore
 from pipeline.store.conversions import GAVE_UP
 from tests.pg_cluster import Cluster
@@ -83,3 +85,17 @@ def test_converters_claiming_at_once_share_the_jobs_on_postgresql(pg_cluster: Cl
         t.join(timeout=60)
     every = [i for mine in taken.values() for i in mine]
     assert sorted(every) == ids, "each job taken exactly once"
+
+
+def test_doctor_shows_the_role_and_the_queue(settings: Settings, pg_cluster: Cluster, open_db: OpenDb) -> None:
+    assert role_check(settings).detail.startswith("role = all") and role_check(settings).ok
+    settings = settings.replace(database_url=pg_cluster.new_database(), role="intake")
+    store = open_db(settings.database_url)
+    ids = store.enqueue_conversions(_jobs(3))
+    store.claim_conversions("C", 1, 30)
+    store.finish_conversion(ids[0], "C", error="LibreOffice 无法打开此文件")
+    check = role_check(settings)
+    assert not check.ok and check.optional, "no converter is running"
+    assert "排队 2 个，转换中 0 个，失败 1 个" in check.detail and "shuangsui watch --role convert" in check.detail
+    store.claim("converter:C", "C", 30)
+    assert role_check(settings).ok and "运行中的转换机器 1 台" in role_check(settings).detail

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -99,7 +98,7 @@ def test_an_intake_worker_and_a_converter_process_a_batch_and_intake_never_runs_
         assert list(settings.inbox.glob("*.do*")) == []
         counts = store.conversion_counts()
         assert counts["queued"] == counts["running"] == counts["failed"] == 0, counts
-        assert [p.name for p in queue_root(settings.data_dir).iterdir() if not p.name.startswith(".")] == []
+        assert list(queue_root(settings.data_dir).iterdir()) == [], "every batch folder removed once read"
     finally:
         _stop(converter_proc, tmp_path)
         store.close()
@@ -150,6 +149,5 @@ def test_a_converter_killed_mid_batch_loses_nothing_and_converts_nothing_twice_i
     for n, company in enumerate(samples.companies):
         assert company.name[:6] in _pdf_text(outbox / f"表{n}.pdf")
     assert store.conversion_counts() == {"queued": 0, "running": 0, "done": 0, "failed": 0}
-    assert os.listdir(queue_root(settings.data_dir)) == [] or all(
-        p.startswith(".") for p in os.listdir(queue_root(settings.data_dir)))
+    assert list(queue_root(settings.data_dir).iterdir()) == [], "the intake side removed every batch folder"
     store.close()
