@@ -1,13 +1,18 @@
 """The conversion queue of the store (migration 0009) on SQLite and on PostgreSQL: jobs taken once, leases,
-takeover after a converter died, giving up on a job that kills every converter, housekeeping."""
+takeover after a converter died, giving up on a job that kills every converter, housekeeping; doctor's view."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections.abc import Callable
 
+from pipeline.cases.context import Context
 from pipeline.cli.doctor import role_check
 from pipeline.core.settings import Settings
+from pipeline.documents.conversion_queue import queue_root
+from pipeline.intake.convert_worker import STALE_SECONDS, ConverterWorker
 from pipeline.store import NewConversion, SqlStore
 from pipeline.store.conversions import GAVE_UP
 from tests.pg_cluster import Cluster
@@ -99,3 +104,23 @@ def test_doctor_shows_the_role_and_the_queue(settings: Settings, pg_cluster: Clu
     assert "排队 2 个，转换中 0 个，失败 1 个" in check.detail and "shuangsui watch --role convert" in check.detail
     store.claim("converter:C", "C", 30)
     assert role_check(settings).ok and "运行中的转换机器 1 台" in role_check(settings).detail
+
+
+def test_a_converter_sweeps_batches_nobody_will_read(ctx: Context) -> None:
+    root = queue_root(ctx.settings.data_dir)
+    old = time.time() - STALE_SECONDS - 60
+    batches = {}
+    for name, state in (("done", "done"), ("failed", "failed"), ("fresh", "done"), ("waiting", "queued")):
+        [job_id] = ctx.store.enqueue_conversions([NewConversion(name, f"{name}/in/0000.doc", "docx")])
+        if state != "queued":
+            ctx.store.claim_conversions("C", 1, 30)
+            ctx.store.finish_conversion(job_id, "C", output=f"{name}/out/0000.docx" if state == "done" else None,
+                                        error="LibreOffice 无法打开此文件" if state == "failed" else None)
+        (root / name / "in").mkdir(parents=True)
+        if name != "fresh":
+            os.utime(root / name, (old, old))
+        batches[name] = job_id
+    assert sorted(ConverterWorker(ctx).sweep()) == ["done", "failed"]
+    assert sorted(p.name for p in root.iterdir()) == ["fresh", "waiting"]
+    left = {j.batch: j.state for j in ctx.store.conversion_jobs(batches.values())}
+    assert left == {"failed": "failed", "waiting": "queued", "fresh": "done"}, "a failed job keeps its error"

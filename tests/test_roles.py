@@ -79,15 +79,27 @@ def test_an_intake_worker_and_a_converter_process_a_batch_and_intake_never_runs_
     recorder.write_text(RECORDER.format(log=calls))
     recorder.chmod(0o755)
 
+    def intake() -> dict[str, dict[str, object]]:
+        done = subprocess.run([sys.executable, "-m", "pipeline", "process", "--role", "intake", "--json"],
+                              env=_env(settings, SHUANGSUI_SOFFICE=str(recorder)), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr
+        return {str(f["name"]): f for f in json.loads(done.stdout)["files"]}
+
     store = open_store(settings.database_url)
+    # No converter running yet: the Word file is taken, the old-format file waits in the inbox (not refused),
+    # the forms to print come as Word files only.
+    files = intake()
+    assert files["检查表.docx"]["status"] == "waiting" and files["检查表.docx"]["case"], files
+    assert files["检查表二.doc"]["status"] == "processing" and "等待转换机器" in str(files["检查表二.doc"]), files
+    assert (settings.inbox / "检查表二.doc").is_file()
+    printed = settings.outbox / "打印" / str(files["检查表.docx"]["case"])
+    assert (printed / "随机抽查事项检查表.docx").is_file() and not (printed / "随机抽查事项检查表.pdf").exists()
+    assert store.conversion_counts()["queued"] == 1, "the old-format file's conversion waits in the queue"
     converter_proc = _converter(settings, tmp_path)
     try:
         _until(lambda: store.live_converters() == 1, "the converter started")
-        intake = subprocess.run([sys.executable, "-m", "pipeline", "process", "--role", "intake", "--json"],
-                                env=_env(settings, SHUANGSUI_SOFFICE=str(recorder)), cwd=tmp_path,
-                                capture_output=True, text=True, timeout=240)
-        assert intake.returncode == 0, intake.stderr
-        files = {f["name"]: f for f in json.loads(intake.stdout)["files"]}
+        files = {**files, **intake()}  # the next pass catches up
         assert files["检查表二.doc"]["status"] == "waiting" and files["检查表二.doc"]["case"], files
         cases = {files["检查表.docx"]["case"], files["检查表二.doc"]["case"]}
         assert len(cases) == 2

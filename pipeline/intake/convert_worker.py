@@ -20,6 +20,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from pipeline.store.base import ConversionJob
 log = logging.getLogger(__name__)
 
 JOBS_PER_CONVERTER = 10  # a batch: up to this many jobs per LibreOffice profile of the pool
+STALE_SECONDS = 24 * 3600  # a batch folder this old with nothing left to do is nobody's any more
 
 
 class ConverterWorker:
@@ -44,6 +46,7 @@ class ConverterWorker:
         self.lease = ctx.settings.claim_lease_seconds
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.converted = 0
+        self._next_sweep = 0.0
         self._stop_beat = threading.Event()
         self._beat_thread = threading.Thread(target=self._beat, name="converter-heartbeat", daemon=True)
 
@@ -69,6 +72,7 @@ class ConverterWorker:
                     counts = self.store.conversion_counts() if drain else {}
                     if drain and not counts["queued"] and not counts["running"]:
                         break  # drained; running jobs may still come back to us when their lease runs out
+                    self.sweep()
                     stop.wait(self.ctx.settings.poll_seconds)
                     continue
                 try:
@@ -86,6 +90,26 @@ class ConverterWorker:
             except StoreError as exc:
                 log.warning("converter claim not released (it expires after the lease): %s", exc)
         return self.converted
+
+    def sweep(self, now: float | None = None) -> list[str]:
+        """Remove batches nobody will read (an intake worker killed while it waited): folders older than
+        ``STALE_SECONDS`` with nothing queued or running; their done rows go too, failed rows stay."""
+        now = time.time() if now is None else now
+        if now < self._next_sweep:
+            return []
+        self._next_sweep = now + STALE_SECONDS / 24
+        removed = []
+        for folder in self.root.iterdir() if self.root.is_dir() else ():
+            try:
+                stale = folder.is_dir() and not folder.name.startswith(".") and folder.stat().st_mtime < now - STALE_SECONDS
+            except OSError:
+                continue
+            jobs = self.store.conversion_batch(folder.name) if stale else []
+            if stale and not any(j.state in ("queued", "running") for j in jobs):
+                self.store.drop_conversions([j.id for j in jobs], ("done",))
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return removed
 
     def convert(self, pool: ConverterPool, jobs: list[ConversionJob]) -> None:
         """One batch: per (format, import filter) one ``convert_report`` over the pool."""

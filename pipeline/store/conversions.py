@@ -123,6 +123,9 @@ class ConversionStore(SqlReads):
         return int(self._write(f"DELETE FROM conversions WHERE id IN :ids AND state IN ({allowed})",
                                "无法删除转换任务", expanding="ids", ids=wanted).rowcount)
 
+    def conversion_batch(self, batch: str) -> list[ConversionJob]:
+        return [_job(r) for r in self._rows(f"SELECT {_COLUMNS} FROM conversions WHERE batch=:b ORDER BY id", b=batch)]
+
     def live_converters(self, now: float | None = None) -> int:
         """How many converters (role ``convert``) hold a live ``converter:`` claim (their heartbeat runs)."""
         return int(self._scalar("SELECT COUNT(*) FROM claims WHERE key LIKE 'converter:%' AND expires_at > :now",
