@@ -8,13 +8,17 @@ import threading
 import time
 from collections.abc import Callable
 
+from rich.console import Console
+
 from pipeline.cases.context import Context
 from pipeline.cli.doctor import role_check
+from pipeline.cli.status import print_status
 from pipeline.core.settings import Settings
 from pipeline.documents.conversion_queue import queue_root
 from pipeline.intake.convert_worker import STALE_SECONDS, ConverterWorker
 from pipeline.store import NewConversion, SqlStore
 from pipeline.store.conversions import GAVE_UP
+from pipeline.store.originals import OriginalsStore
 from tests.pg_cluster import Cluster
 
 OpenDb = Callable[[str], SqlStore]
@@ -104,6 +108,9 @@ def test_doctor_shows_the_role_and_the_queue(settings: Settings, pg_cluster: Clu
     assert "排队 2 个，转换中 0 个，失败 1 个" in check.detail and "shuangsui watch --role convert" in check.detail
     store.claim("converter:C", "C", 30)
     assert role_check(settings).ok and "运行中的转换机器 1 台" in role_check(settings).detail
+    console = Console(record=True, width=200)
+    print_status(Context(settings, store, OriginalsStore(settings.originals_dir)), console)
+    assert "转换队列：排队 2 个，转换中 0 个，失败 1 个；运行中的转换机器 1 台。" in console.export_text()
 
 
 def test_a_converter_sweeps_batches_nobody_will_read(ctx: Context) -> None:
