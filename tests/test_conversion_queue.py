@@ -7,13 +7,16 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from pipeline.cases.context import Context
 from pipeline.cli.doctor import role_check
 from pipeline.cli.status import print_status
-from pipeline.core.settings import Settings
+from pipeline.core.errors import ConfigError
+from pipeline.core.settings import Settings, load_settings
 from pipeline.documents.conversion_queue import queue_root
 from pipeline.intake.convert_worker import STALE_SECONDS, ConverterWorker
 from pipeline.store import NewConversion, SqlStore
@@ -131,3 +134,15 @@ def test_a_converter_sweeps_batches_nobody_will_read(ctx: Context) -> None:
     assert sorted(p.name for p in root.iterdir()) == ["fresh", "waiting"]
     left = {j.batch: j.state for j in ctx.store.conversion_jobs(batches.values())}
     assert left == {"failed": "failed", "waiting": "queued", "fresh": "done"}, "a failed job keeps its error"
+
+
+def test_the_role_setting_and_its_checks(tmp_path: Path) -> None:
+    assert load_settings(env={}).role == "all"
+    pg = "postgresql://u@db.example.internal/ss"
+    assert load_settings(env={"SHUANGSUI_ROLE": "intake", "SHUANGSUI_DATABASE_URL": pg}).role == "intake"
+    assert load_settings(env={"SHUANGSUI_ROLE": "intake", "SHUANGSUI_DATABASE_URL": pg}, role="convert").role \
+        == "convert", "--role wins over the environment"
+    with pytest.raises(ConfigError, match="role 只能是"):
+        load_settings(env={"SHUANGSUI_ROLE": "converter", "SHUANGSUI_DATABASE_URL": pg})
+    with pytest.raises(ConfigError, match="PostgreSQL"):  # one SQLite file cannot be shared by machines
+        load_settings(env={"SHUANGSUI_DATA_DIR": str(tmp_path)}, role="intake")
