@@ -22,6 +22,7 @@ from pipeline.documents.libreoffice import Converter
 from pipeline.documents.render import render_check_table
 from pipeline.store import SqlStore, open_store
 from tests.conftest import Samples, cli_env
+from tests.hostile_files import BILLION_LAUGHS, deflated, stored, write_zip
 from tests.pg_cluster import Cluster
 from tests.system_deps import require_soffice
 
@@ -74,6 +75,10 @@ def test_an_intake_worker_and_a_converter_process_a_batch_and_intake_never_runs_
     with Converter() as converter:
         doc = converter.convert(word, "doc:MS Word 97", made)
     (settings.inbox / "检查表二.doc").write_bytes(doc.read_bytes())
+    # An old-format file over a limit (an XML bomb in an .odt): refused before any conversion is queued.
+    write_zip(settings.inbox / "炸弹.odt", [stored("mimetype", b"application/vnd.oasis.opendocument.text"),
+                                           deflated("content.xml", b'<?xml version="1.0"?>\n'
+                                                    + BILLION_LAUGHS.encode() + b"<x>&lol9;</x>")])
     calls = tmp_path / "soffice-calls.txt"
     recorder = tmp_path / "soffice"
     recorder.write_text(RECORDER.format(log=calls))
@@ -93,6 +98,7 @@ def test_an_intake_worker_and_a_converter_process_a_batch_and_intake_never_runs_
     assert files["检查表.docx"]["status"] == "waiting" and files["检查表.docx"]["case"], files
     assert files["检查表二.doc"]["status"] == "processing" and "等待转换机器" in str(files["检查表二.doc"]), files
     assert (settings.inbox / "检查表二.doc").is_file()
+    assert files["炸弹.odt"]["status"] == "rejected" and "文件过于复杂" in str(files["炸弹.odt"]), files
     printed = settings.outbox / "打印" / str(files["检查表.docx"]["case"])
     assert (printed / "随机抽查事项检查表.docx").is_file() and not (printed / "随机抽查事项检查表.pdf").exists()
     assert store.conversion_counts()["queued"] == 1, "the old-format file's conversion waits in the queue"

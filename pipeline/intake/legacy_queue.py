@@ -1,7 +1,8 @@
 """Old formats (.doc/.wps/.et/.rtf/.odt/.ods/web pages) in role ``intake``: converted by the converters.
 
 A worker with role ``intake`` never runs LibreOffice, not even in its analysis process. For a file of a
-kind LibreOffice must convert first, the coordinator queues one job per conversion route (the same
+kind LibreOffice must convert first, the worker makes only the checks before parsing
+(``pipeline.core.limits``); then the coordinator queues one job per conversion route (the same
 routes ``LegacyExtractor`` tries, keyed by content and route so that the next pass finds them again) and
 waits for the converters, at most the conversion timeout plus ``convert_wait_seconds`` and not at all
 when none is running. Then the analysis worker reads the converted .docx/.xlsx, route by route as
@@ -38,6 +39,10 @@ def analyse_converted(ctx: Context, worker: AnalysisWorker, received: Received, 
     routes = conversion_routes(received.kind, received.stored, received.name)
     if not routes:  # not convertible at all: the worker says why, without LibreOffice
         return worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
+    # The checks before parsing, in the worker as for any file: a bomb never reaches a converter.
+    checked = worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list, limits_only=True))
+    if checked.refusal is not None:
+        return checked
     store, root = ctx.store, queue_root(ctx.settings.data_dir)
     jobs: list[ConversionJob] = []
     for route in routes:
