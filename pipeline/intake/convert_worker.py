@@ -34,7 +34,7 @@ from pipeline.store.base import ConversionJob
 
 log = logging.getLogger(__name__)
 
-JOBS_PER_CONVERTER = 10  # a batch: up to this many jobs per LibreOffice profile of the pool
+JOBS_PER_CONVERTER = 20  # a batch: up to this many jobs per LibreOffice profile (one soffice start each)
 STALE_SECONDS = 24 * 3600  # a batch folder this old with nothing left to do is nobody's any more
 
 
