@@ -66,22 +66,15 @@ class ConverterWorker:
         self._beat_thread.start()
         try:
             while not stop.is_set():
-                jobs = self.store.claim_conversions(self.owner, JOBS_PER_CONVERTER * len(pool.converters),
-                                                    self.lease)
-                if not jobs:
-                    counts = self.store.conversion_counts() if drain else {}
-                    if drain and not counts["queued"] and not counts["running"]:
-                        break  # drained; running jobs may still come back to us when their lease runs out
-                    self.sweep()
-                    stop.wait(self.ctx.settings.poll_seconds)
-                    continue
                 try:
-                    self.convert(pool, jobs)
-                except BaseException:
-                    self.store.release_conversions(self.owner)  # Ctrl-C, or the database gone: back to the queue
-                    raise
-                if on_batch:
-                    on_batch(jobs)
+                    if not self._step(pool, stop, drain, on_batch):
+                        break
+                except StoreError as exc:
+                    if drain:
+                        raise
+                    # The database away for a while: the jobs in hand come back after their lease.
+                    log.warning("转换队列暂时无法使用：%s", exc.message)
+                    stop.wait(self.ctx.settings.poll_seconds)
         finally:
             self._stop_beat.set()
             self._beat_thread.join(timeout=5)
@@ -90,6 +83,26 @@ class ConverterWorker:
             except StoreError as exc:
                 log.warning("converter claim not released (it expires after the lease): %s", exc)
         return self.converted
+
+    def _step(self, pool: ConverterPool, stop: threading.Event, drain: bool,
+              on_batch: Callable[[list[ConversionJob]], None] | None) -> bool:
+        """Claim and convert one batch (or wait a little for one); False when a drain is done."""
+        jobs = self.store.claim_conversions(self.owner, JOBS_PER_CONVERTER * len(pool.converters), self.lease)
+        if not jobs:
+            counts = self.store.conversion_counts() if drain else {}
+            if drain and not counts["queued"] and not counts["running"]:
+                return False  # drained; running jobs may still come back to us when their lease runs out
+            self.sweep()
+            stop.wait(self.ctx.settings.poll_seconds)
+            return True
+        try:
+            self.convert(pool, jobs)
+        except (KeyboardInterrupt, SystemExit):
+            self.store.release_conversions(self.owner)  # Ctrl-C: back to the queue for another converter
+            raise
+        if on_batch:
+            on_batch(jobs)
+        return True
 
     def sweep(self, now: float | None = None) -> list[str]:
         """Remove batches nobody will read (an intake worker killed while it waited): folders older than
