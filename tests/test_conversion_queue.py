@@ -17,9 +17,9 @@ from pipeline.cli.doctor import role_check
 from pipeline.cli.status import print_status
 from pipeline.core.errors import ConfigError
 from pipeline.core.settings import Settings, load_settings
-from pipeline.documents.conversion_queue import queue_root
+from pipeline.documents.conversion_queue import QueuedConverter, QueueTimeout, queue_root
 from pipeline.intake.convert_worker import STALE_SECONDS, ConverterWorker
-from pipeline.store import NewConversion, SqlStore
+from pipeline.store import ConversionJob, NewConversion, SqlStore
 from pipeline.store.conversions import GAVE_UP
 from pipeline.store.originals import OriginalsStore
 from tests.pg_cluster import Cluster
@@ -146,3 +146,41 @@ def test_the_role_setting_and_its_checks(tmp_path: Path) -> None:
         load_settings(env={"SHUANGSUI_ROLE": "converter", "SHUANGSUI_DATABASE_URL": pg})
     with pytest.raises(ConfigError, match="PostgreSQL"):  # one SQLite file cannot be shared by machines
         load_settings(env={"SHUANGSUI_DATA_DIR": str(tmp_path)}, role="intake")
+
+
+def test_the_queue_client_without_a_converter_in_time_and_with_one(tmp_path: Path, open_db: OpenDb) -> None:
+    store = open_db(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    root = tmp_path / "转换队列"
+    sources = []
+    for name in ("甲.docx", "乙.docx"):
+        sources.append(tmp_path / name)
+        sources[-1].write_bytes(b"PK fake docx " + name.encode())
+    client = QueuedConverter(store, root, timeout=0, wait=0.3)
+    with pytest.raises(QueueTimeout, match="没有正在运行的转换机器"):
+        client.convert_many(sources, "pdf", tmp_path / "out")
+    assert store.conversion_counts() == {"queued": 0, "running": 0, "done": 0, "failed": 0}
+    assert list(root.iterdir()) == [], "withdrawn: rows and folder"
+    store.claim("converter:F", "F", 30)  # a converter is running, but never gets to the jobs
+    with pytest.raises(QueueTimeout, match="没有完成"):
+        client.convert_many(sources, "pdf", tmp_path / "out")
+    assert store.conversion_counts()["queued"] == 0 and list(root.iterdir()) == []
+
+    def converter() -> None:  # what convert_worker does, by hand: one result, one failure
+        jobs: list[ConversionJob] = []
+        while len(jobs) < 2:
+            jobs += store.claim_conversions("F", 10, 30)
+        out = root / jobs[0].batch / "out"
+        out.mkdir()
+        (out / "0000.pdf").write_bytes(b"%PDF-1.7 made by the converter")
+        store.finish_conversion(jobs[0].id, "F", output=f"{jobs[0].batch}/out/0000.pdf")
+        store.finish_conversion(jobs[1].id, "F", error="LibreOffice 无法打开此文件，文件可能已损坏。")
+
+    thread = threading.Thread(target=converter)
+    thread.start()
+    outputs, failures = QueuedConverter(store, root, timeout=30, wait=30).convert_report(
+        sources, "pdf", tmp_path / "out")
+    thread.join()
+    assert outputs == {sources[0]: tmp_path / "out" / "甲.pdf"} and outputs[sources[0]].read_bytes().startswith(b"%PDF")
+    assert failures == {sources[1]: "LibreOffice 无法打开此文件，文件可能已损坏。"}
+    assert store.conversion_counts() == {"queued": 0, "running": 0, "done": 0, "failed": 1}, "a failure keeps its row"
+    assert list(root.iterdir()) == []

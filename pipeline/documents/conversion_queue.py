@@ -6,10 +6,10 @@ soffice: it copies the inputs into ``<data_dir>/转换队列/<batch>/in/`` on th
 job per file in the database (``Store.enqueue_conversions``) and polls the jobs until the converters
 (``pipeline.intake.convert_worker``, role ``convert``) have marked them done or failed. The results are
 read from ``<batch>/out/`` into the caller's ``out_dir``; then the batch folder and the done jobs' rows
-are removed (a failed job's row keeps its error). Jobs not finished within the conversion timeout plus
-``convert_wait_seconds`` are withdrawn; when none finished, or no converter is running at all,
-``QueueTimeout`` (a ``ConversionError``) is raised, so the existing handling applies: an end-of-pass
-step is tried again next pass.
+are removed (a failed job's row keeps its error: LibreOffice could not convert the file, reported as the
+local converters report it). Jobs not finished within the conversion timeout plus ``convert_wait_seconds``
+are withdrawn; when any is, or no converter is running at all, ``QueueTimeout`` (a ``ConversionError``) is
+raised, so the existing handling applies: an end-of-pass step is tried again next pass.
 """
 
 from __future__ import annotations
@@ -119,7 +119,9 @@ class QueuedConverter(Converting):
                     failures[item.source] = job.error or NO_OUTPUT_MESSAGE
                 else:
                     failures[item.source] = TIMED_OUT
-            if not outputs and all(reason == TIMED_OUT for reason in failures.values()):
+            if TIMED_OUT in failures.values():
+                # Not "LibreOffice cannot open it": the caller's step is tried again later, whole (an archive
+                # is never packaged with some PDFs missing for want of a converter).
                 raise QueueTimeout()
             return outputs, failures
         finally:
