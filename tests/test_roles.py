@@ -1,9 +1,11 @@
 """Roles on one PostgreSQL database (issue 14): an intake worker that never starts LibreOffice, converters
-that do the conversions off the queue, and a converter killed with -9 mid-batch whose jobs another takes."""
+that do the conversions off the queue, a converter killed with -9 mid-batch whose jobs another takes, and an
+archive that waits for a converter rather than being made without its PDFs."""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import signal
 import subprocess
@@ -16,10 +18,14 @@ import psutil
 import pytest
 from pypdf import PdfReader
 
+from pipeline.archive import archive_ready_cases
+from pipeline.archive.normalise import cache_dir
+from pipeline.core.codes import CaseStatus
 from pipeline.core.settings import Settings
 from pipeline.documents.conversion_queue import QueuedConverter, queue_root
 from pipeline.documents.libreoffice import Converter
 from pipeline.documents.render import render_check_table
+from pipeline.intake.process import open_context, process_inbox
 from pipeline.store import SqlStore, open_store
 from tests.conftest import Samples, cli_env
 from tests.hostile_files import BILLION_LAUGHS, deflated, stored, write_zip
@@ -169,3 +175,35 @@ def test_a_converter_killed_mid_batch_loses_nothing_and_converts_nothing_twice_i
     assert store.conversion_counts() == {"queued": 0, "running": 0, "done": 0, "failed": 0}
     assert list(queue_root(settings.data_dir).iterdir()) == [], "the intake side removed every batch folder"
     store.close()
+
+
+def test_an_archive_waits_for_a_converter_and_is_never_made_without_its_pdfs(
+        settings: Settings, samples: Samples, pg_cluster: Cluster, tmp_path: Path) -> None:
+    require_soffice()
+    settings = dataclasses.replace(settings, database_url=pg_cluster.new_database(), claim_lease_seconds=3.0,
+                                   role="intake", archive_auto=True)
+    samples.settings = settings
+    samples.lists()
+    table = samples.check_table("检查表.docx")
+    sha = hashlib.sha256(table.read_bytes()).hexdigest()
+    ctx = open_context(settings)
+    converter_proc = None
+    try:
+        [case_id] = {o.case for o in process_inbox(ctx) if o.case}  # a pass with files does not archive
+        case = ctx.store.get_case(case_id)
+        assert case is not None and case.status is CaseStatus.published
+        [result] = archive_ready_cases(ctx)  # no converter running
+        assert "没有正在运行的转换机器" in result.error and not result.changed
+        assert not (settings.outbox / "归档").exists() and not (cache_dir(settings) / f"{sha}.pdf").exists()
+        assert ctx.run.archive_failed == {}, "postponed, not failed: tried again without a change to the case"
+        converter_proc = _converter(settings, tmp_path)
+        _until(lambda: ctx.store.live_converters() == 1, "the converter started")
+        [result] = archive_ready_cases(ctx)
+        assert result.changed and not result.error, result
+        assert (settings.outbox / result.zip_path).is_file()
+        assert (cache_dir(settings) / f"{sha}.pdf").read_bytes().startswith(b"%PDF"), "the 版式文件 came from the converter"
+        assert ctx.store.get_case(case_id).status is CaseStatus.archived  # type: ignore[union-attr]
+    finally:
+        if converter_proc is not None:
+            _stop(converter_proc, tmp_path)
+        ctx.close()
