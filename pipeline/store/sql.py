@@ -267,10 +267,32 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         return applied
 
     @contextmanager
-    def begin(self) -> Iterator[SqlTx]:
+    def begin(self, *, durable: bool = True) -> Iterator[SqlTx]:
+        """A write transaction; with ``durable`` (the default) on disk when it returns.
+
+        A file's way through the pipeline commits several times (received, case number, outcome, case
+        evaluation), but only the outcome must survive a power cut, because the inbox copy is removed
+        after it. The others are ``durable=False``: on SQLite the connection runs ``synchronous=NORMAL``
+        under WAL (consistent after any crash; a power cut may lose the last commits), and a durable
+        commit switches to ``FULL`` for itself, which syncs the write-ahead log with every commit before
+        it. On PostgreSQL ``synchronous_commit`` is switched off for the transaction. What a power cut
+        takes is repaired by the next pass: the file is still in the inbox, the case is evaluated again."""
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
-            with self.engine.begin() as conn:
-                yield SqlTx(conn)
+            with self.engine.connect() as conn:
+                if sqlite and durable:
+                    # Before the first write: pysqlite begins the SQLite transaction at the first write.
+                    conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                elif not sqlite and not durable:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                try:
+                    yield SqlTx(conn)
+                    conn.commit()
+                finally:
+                    if sqlite and durable:
+                        conn.rollback()  # nothing left to undo after the commit; ends SQLAlchemy's transaction
+                        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                        conn.commit()
         except OperationalError as exc:
             raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
@@ -425,5 +447,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable commits switch to FULL for themselves (SqlStore.begin)
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
