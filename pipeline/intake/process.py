@@ -15,7 +15,6 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -29,6 +28,7 @@ from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.core.errors import DatabaseUnavailableError, InputFileError, OutputError, StoreError
+from pipeline.core.jobs import AHEAD, process_folder
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
@@ -151,7 +151,7 @@ def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
     """A private copy of the inbox file ``path`` to the worker, keyed as ``analyse`` will ask for it."""
     inbox = ctx.settings.inbox
     # One folder per worker process: workers on other machines share the data folder.
-    ahead = ctx.settings.jobs_dir / f"ahead-{socket.gethostname()}-{os.getpid()}"
+    ahead = process_folder(ctx.settings.jobs_dir, AHEAD)
     shutil.rmtree(ahead, ignore_errors=True)
     try:
         ahead.mkdir(parents=True)
@@ -475,6 +475,7 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
         take([*arrived.whole, *rest])
     else:
         take(paths)
+    _end_reading_ahead(ctx)
     # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
     # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
     finish_pass(ctx, archive=not taken)
@@ -509,6 +510,15 @@ def _process_paths(ctx: Context, paths: list[Path]) -> Iterator[Outcome]:
         finally:
             release_all(ctx)  # recorded, or left for the next pass (its row says processing)
         yield outcome
+
+
+def _end_reading_ahead(ctx: Context) -> None:
+    """The read-ahead copy is not kept between passes (a file sent ahead and then left to another
+    worker is collected first, so that the worker is not reading the copy as it goes)."""
+    worker = ctx.run.worker
+    if isinstance(worker, AnalysisWorker):
+        worker.drop_pending()
+    shutil.rmtree(process_folder(ctx.settings.jobs_dir, AHEAD), ignore_errors=True)
 
 
 def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:
