@@ -153,12 +153,12 @@ class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
 
     def add_fields(self, file_id: int, case_id: str | None,
                    rows: list[tuple[str, Any, str | None, float | None]]) -> None:
-        for name, value, location, confidence in rows:
-            self._exec(
+        if rows:  # one executemany: a check table has a dozen fields or more
+            self._exec_many(
                 "INSERT INTO fields (file_id, case_id, name, value, location, confidence)"
                 " VALUES (:f, :c, :n, :v, :l, :conf)",
-                f=file_id, c=case_id, n=name, v=to_json(value), l=location, conf=confidence,
-            )
+                [{"f": file_id, "c": case_id, "n": name, "v": to_json(value), "l": location, "conf": confidence}
+                 for name, value, location, confidence in rows])
 
     def add_findings(self, file_id: int | None, case_id: str | None, findings: list[FindingRow]) -> None:
         at = now_iso()
@@ -396,11 +396,11 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         if on is None:
             rows = self._rows("SELECT * FROM list_versions WHERE kind=:k ORDER BY id DESC LIMIT 1", k=kind)
         else:
+            # One query for both cases: the versions in effect on ``on`` first, newest first; else the earliest.
             rows = self._rows(
-                "SELECT * FROM list_versions WHERE kind=:k AND effective_from <= :d"
-                " ORDER BY effective_from DESC, id DESC LIMIT 1", k=kind, d=on.isoformat())
-            rows = rows or self._rows(
-                "SELECT * FROM list_versions WHERE kind=:k ORDER BY effective_from, id DESC LIMIT 1", k=kind)
+                "SELECT * FROM list_versions WHERE kind=:k ORDER BY (effective_from <= :d) DESC,"
+                " CASE WHEN effective_from <= :d THEN effective_from END DESC, effective_from, id DESC LIMIT 1",
+                k=kind, d=on.isoformat())
         return _version_row(rows[0]) if rows else None
 
     def list_rows(self, kind: str, on: date | None = None) -> list[dict[str, Any]]:
