@@ -21,7 +21,7 @@ from pipeline.core.settings import Settings
 from pipeline.intake import inbox as intake
 from pipeline.intake.inbox import SettleTracker
 from pipeline.intake.process import LISTS_FOLDER, Context, open_context, process_inbox
-from pipeline.intake.whole import MAX_WHOLE_BYTES, provably_whole
+from pipeline.intake.whole import MAX_WHOLE_BYTES, MAX_WHOLE_PARTS, provably_whole
 from tests.conftest import Samples
 from tests.system_deps import require_program
 
@@ -96,6 +96,11 @@ def test_bombs_and_passwords_wait_instead_of_being_checked(tmp_path: Path) -> No
     start = time.process_time()
     assert not provably_whole(bomb)
     assert time.process_time() - start < 1.0  # refused from the directory, not by inflating it
+    crowded = tmp_path / "部件太多.docx"
+    with zipfile.ZipFile(crowded, "w") as zf:
+        for n in range(MAX_WHOLE_PARTS + 1):
+            zf.writestr(f"p{n}", b"")
+    assert not provably_whole(crowded)
     secret = tmp_path / "加密.docx"
     parts = tmp_path / "p"
     parts.mkdir()

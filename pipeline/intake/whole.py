@@ -10,8 +10,9 @@ flight), parts whose bytes do not match their CRC. So a file that
 - starts with a local header at byte 0, and ends exactly with its end record (no ZIP64, no
   bytes after the comment);
 - has its directory exactly before the end record, and every part's header before the directory;
-- has every part read back whole with a matching CRC (at most ``MAX_WHOLE_BYTES`` declared in all,
-  so that checking costs milliseconds, not a zip bomb's worth);
+- has every part read back whole with a matching CRC (at most ``MAX_WHOLE_PARTS`` parts and
+  ``MAX_WHOLE_BYTES`` declared in all, so that checking costs milliseconds, not a zip bomb's worth: it
+  runs in the watching process, before the isolated analysis worker sees the file);
 - and has the same size and mtime after all that as before,
 
 is taken now. Anything else (a PDF, a scan, a .doc, a large workbook, a zip that fails one test)
@@ -30,6 +31,8 @@ from pipeline.core.limits import end_record
 
 MAX_WHOLE_BYTES = 32 * 1024 * 1024  # declared content of all parts; a check table is a few hundred KB
 MAX_WHOLE_FILE_BYTES = 16 * 1024 * 1024  # the file itself
+MAX_WHOLE_PARTS = 1_000  # a .docx has about 20 parts
+MAX_WHOLE_DIRECTORY_BYTES = 256 * 1024  # its directory a few KB
 _EOCD_SIZE = 22  # the end record without its comment
 _OFFICE_SUFFIXES = (".docx", ".xlsx", ".docm", ".xlsm", ".wps", ".et")  # WPS saves zips under its own names too
 
@@ -68,6 +71,8 @@ def _zip_is_whole(path: Path, size: int) -> bool:
         return False  # split archives and ZIP64: not worth proving, they wait
     if eocd_at + _EOCD_SIZE + comment != size or cd_offset + cd_size != eocd_at:
         return False
+    if total > MAX_WHOLE_PARTS or cd_size > MAX_WHOLE_DIRECTORY_BYTES:
+        return False  # zipfile would build an entry per record of a directory this large, in this process
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
         if not infos or len(infos) != total or sum(i.file_size for i in infos) > MAX_WHOLE_BYTES:
