@@ -11,6 +11,7 @@ import docx
 import pytest
 
 from pipeline.cases.public_forms import DOCX_KIND, PDF_KIND
+from pipeline.core.jobs import folder_owner
 from pipeline.core.settings import Settings
 from pipeline.intake.process import Context, open_context, process_inbox
 from tests.conftest import Samples
@@ -44,7 +45,8 @@ def _published_once(ctx: Context, samples: Samples) -> None:
     word = ctx.settings.outbox / next(o.path for o in outputs if o.kind == DOCX_KIND)
     cells = {c.text for t in docx.Document(str(word)).tables for r in t.rows for c in r.cells}
     assert samples.companies[0].uscc in cells
-    assert not (ctx.settings.jobs_dir / "public-forms").exists()  # the pass cleaned up after itself
+    # The pass cleaned up after itself: its 公示表 folder and its read-ahead copy.
+    assert [p.name for p in ctx.settings.jobs_dir.iterdir() if folder_owner(p.name)] == []
 
     # A pass with nothing new renders nothing; a published case keeps what was published.
     process_inbox(ctx)

@@ -38,7 +38,7 @@ from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, OutputError, PackageInvalidError, ShuangsuiError
 from pipeline.documents.conversion_queue import QueueTimeout
 from pipeline.store.originals import sha256_file
-from pipeline.store.outbox import ARCHIVE, publish
+from pipeline.store.outbox import ARCHIVE, publish, publish_folder
 
 READY = (CaseStatus.published, CaseStatus.handed_over)
 
@@ -217,20 +217,7 @@ def _copy(src: Path, dest: Path) -> None:
 def _publish(ctx: Context, built: Built, code: ArchiveCode) -> None:
     """The bag folder first (through a hidden folder and a rename), then the zip (atomic)."""
     folder = ctx.settings.outbox / ARCHIVE / str(code.year)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        final = folder / str(code)
-        partial = folder / f".{code}.part"
-        old = folder / f".{code}.old"
-        for leftover in (partial, old):
-            shutil.rmtree(leftover, ignore_errors=True)
-        shutil.copytree(built.bag_dir, partial)
-        if final.exists():
-            final.rename(old)
-        partial.rename(final)
-        shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:
-        raise OutputError(f"无法写出归档包 {folder}：{exc}。请检查发件箱目录的权限和磁盘空间。") from exc
+    publish_folder(built.bag_dir, folder / str(code))
     publish(built.zip_path, folder / f"{code}.zip")
 
 

@@ -39,6 +39,8 @@ from pipeline.cases.facts import facts_for
 from pipeline.core.codes import PUBLISHED_STATES as _PUBLISHED_STATES
 from pipeline.core.codes import CaseStatus, FindingCode, Severity
 from pipeline.core.errors import BadArgsError, OutputError, ShuangsuiError
+from pipeline.core.jobs import PUBLIC_FORMS as PUBLIC_FORMS_JOB
+from pipeline.core.jobs import process_folder
 from pipeline.core.models import Finding
 from pipeline.core.settings import Settings
 from pipeline.documents.libreoffice import PDFA2B_FILTER
@@ -190,8 +192,9 @@ def _render(ctx: Context, case_id: str, form: PublicForm, stem: str, out_dir: Pa
 
 
 def _pass_folder(settings: Settings) -> Path:
-    """Where a pass keeps its rendered 公示表 (one folder per case) and their PDFs until its end."""
-    return settings.jobs_dir / "public-forms"
+    """Where a pass keeps its rendered 公示表 (one folder per case) and their PDFs until its end: this
+    process's own (another worker's pass on the same data folder starts and ends on its own)."""
+    return process_folder(settings.jobs_dir, PUBLIC_FORMS_JOB)
 
 
 def _pass_docx(ctx: Context, case: CaseRow, form: PublicForm) -> Path:

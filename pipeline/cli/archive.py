@@ -13,6 +13,7 @@ from pipeline.archive.verify import verify_package
 from pipeline.cli.common import console, folder_args, out, settings_from, with_context
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, PackageInvalidError, ShuangsuiError, StoreError
+from pipeline.store.claims import CASES_LOCK
 
 
 def register(sub: Any) -> dict[str, Callable[[argparse.Namespace], int]]:
@@ -37,7 +38,8 @@ def cmd_archive(args: argparse.Namespace) -> int:
     converter = LazyConverter(ctx)
     try:
         if args.case_id:
-            _print_result(package_case(ctx, args.case_id, force=args.force, converter=converter))
+            with ctx.store.exclusive(CASES_LOCK):  # the 件号 counter, as the workers' archiving takes it
+                _print_result(package_case(ctx, args.case_id, force=args.force, converter=converter))
             return 0
         failed = 0
         cases = [c for c in ctx.store.list_cases() if c.status in (*READY, CaseStatus.archived)]
@@ -45,7 +47,9 @@ def cmd_archive(args: argparse.Namespace) -> int:
         prepare(ctx, [c.id for c in cases if args.force or c.status in READY or c.id in changed], converter)
         for case in cases:
             try:
-                _print_result(package_case(ctx, case.id, force=args.force, converter=converter))
+                # LibreOffice (prepare, above) ran outside the lock; a case at a time inside it.
+                with ctx.store.exclusive(CASES_LOCK):
+                    _print_result(package_case(ctx, case.id, force=args.force, converter=converter))
             except ShuangsuiError as exc:
                 failed += 1
                 console.print(f"{case.id} {exc.message}", style="red", markup=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from pipeline.documents.glyphs import find_face
 from pipeline.documents.libreoffice import LibreOfficeMissing, find_soffice
 from pipeline.documents.public_pdf import FACE_PATTERNS, supports
 from pipeline.documents.render import PUBLIC_FORM_TEMPLATE
+from pipeline.intake.mounts import watch_method
 from pipeline.outputs.publicity import BUREAU_USCC_WARNING
 from pipeline.rules.workdays import WorkCalendar, doctor_check
 from pipeline.scan import ocr
@@ -138,6 +139,11 @@ def _public_form_pdf(settings: Settings) -> Check:
     return Check(name, True, f"直接生成 PDF/A-2b，嵌入字体 {fonts}")
 
 
+def _watching(settings: Settings) -> Check:
+    method = watch_method(settings)
+    return Check("收件箱监视方式", True, method.reason)
+
+
 def _ocr() -> Check:
     # Optional: without the [ocr] extra scans are still matched by their QR codes.
     return Check("文字识别（可选）", ocr.available(), ocr.describe(), optional=True)
@@ -145,4 +151,4 @@ def _ocr() -> Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     return [role_check(settings), _libreoffice(settings), _cjk_fonts(), _serif_font(), _public_form_pdf(settings), _templates(settings),
-            _database(settings), _calendar(settings), _bureau_uscc(settings), _ocr()]
+            _database(settings), _calendar(settings), _bureau_uscc(settings), _watching(settings), _ocr()]

@@ -41,6 +41,7 @@ from pipeline.core.sniff import detect_kind
 from pipeline.intake.analysis import AnalysisTask
 from pipeline.intake.datalock import command_line, data_folder_lock
 from pipeline.intake.list_import import import_list_file
+from pipeline.intake.mounts import watch_method
 from pipeline.intake.process import open_context, process_inbox
 from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import require_inbox
@@ -186,7 +187,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
                 written = fill_demo_inbox(settings, ctx.store, only_if_empty=True)
                 if written:
                     console.print(f"收件箱为空，已放入 {len(written)} 个示例文件。")
-            mode = "轮询" if settings.watch_mode == "polling" else "系统文件事件"
+            method = watch_method(settings)
+            mode = f"{method.label}，文件系统 {method.fstype or '未知'}"
             server = None
             if args.serve:
                 config = WebConfig(password_hash=settings.web_password_hash or None)
@@ -286,9 +288,10 @@ def cmd_case(args: argparse.Namespace) -> int:
         targeted = None if args.targeted is None else args.targeted == "是"
         if args.pause_days is None and args.last_result_date is None and targeted is None:
             return print_case(ctx, args.case_id, out)
-        out.print(set_case_overrides(ctx, args.case_id, pause_days=args.pause_days,
-                                     last_result_date=args.last_result_date, targeted=targeted,
-                                     actor=_actor()))
+        with ctx.store.exclusive(CASES_LOCK):  # beside workers on a shared database
+            message = set_case_overrides(ctx, args.case_id, pause_days=args.pause_days,
+                                         last_result_date=args.last_result_date, targeted=targeted, actor=_actor())
+        out.print(message)
     finally:
         ctx.close()
     return 0
@@ -310,7 +313,8 @@ def cmd_lists(args: argparse.Namespace) -> int:
         if args.action == "import":
             if args.file is None or not args.file.is_file():
                 raise BadArgsError("请指定要导入的名录文件，如 shuangsui lists import 执法检查人员名录库.xlsx")
-            outcome = import_list_file(ctx, args.file)
+            with ctx.store.exclusive(CASES_LOCK):  # lists change every case, as a worker imports them
+                outcome = import_list_file(ctx, args.file)
             _print_outcome(outcome)
             return int(ExitCode.input_file) if outcome.status is FileStatus.rejected else 0
         return print_lists(ctx.store, out)

@@ -11,6 +11,7 @@ from pipeline.core.errors import BadArgsError
 from pipeline.outputs.bundle import build_bundle as build
 from pipeline.outputs.bundle import last_ended_period, parse_period
 from pipeline.outputs.publicity import export_pending
+from pipeline.store.claims import CASES_LOCK
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
@@ -24,7 +25,8 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
         period = parse_period(args.period) if args.period else last_ended_period(
             "week" if ctx.settings.bundle_interval == "week" else "month", date.today())
-        result = build(ctx, period, force=args.force)
+        with ctx.store.exclusive(CASES_LOCK):  # one writer of the bundle beside workers on a shared database
+            result = build(ctx, period, force=args.force)
     finally:
         ctx.close()
     if not result.built:
@@ -40,7 +42,8 @@ def cmd_publicity(args: argparse.Namespace) -> int:
 
     ctx = with_context(args)
     try:
-        result = export_pending(ctx, everything=args.all)
+        with ctx.store.exclusive(CASES_LOCK):  # marks penalties exported, as the end of a pass does
+            result = export_pending(ctx, everything=args.all)
     finally:
         ctx.close()
     for warning in result.warnings:

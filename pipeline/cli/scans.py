@@ -14,6 +14,7 @@ from pipeline.cli.common import actor, console, folder_args, out, with_context
 from pipeline.core.codes import OPEN_STATES
 from pipeline.core.errors import BadArgsError
 from pipeline.outputs.print_forms import print_forms
+from pipeline.store.claims import CASES_LOCK
 from pipeline.store.outbox import PRINT
 
 
@@ -40,7 +41,8 @@ def cmd_forms(args: argparse.Namespace) -> int:
         if not case_ids:
             out.print("没有尚未公示的案卷。")
             return 0
-        printed = print_forms(ctx, case_ids, actor=actor())
+        with ctx.store.exclusive(CASES_LOCK):  # beside workers on a shared database
+            printed = print_forms(ctx, case_ids, actor=actor())
         for forms in printed:
             out.print(f"{forms.case_id}：outbox/{PRINT}/{forms.case_id}/ {'、'.join(forms.files) or '（无）'}")
             if forms.blank_site_record:

@@ -58,7 +58,8 @@ class Settings:
     days_publish: int = field(default=20, metadata=_doc("检查结束后公示检查结果的期限（工作日，第十三条）"))
     days_penalty: int = field(default=7, metadata=_doc("作出处理决定后上传公开的期限（工作日，第十五条）"))
     watch_mode: str = field(
-        default="native", metadata=_doc("监视方式：native（系统文件事件）或 polling（轮询，适合网络共享盘）")
+        default="auto", metadata=_doc("监视方式：auto（按收件箱所在的文件系统自动选择：NFS、SMB/CIFS、sshfs 等网络文件系统"
+                                      "轮询，本机磁盘用系统文件事件）、native（系统文件事件）或 polling（轮询）")
     )
     poll_seconds: float = field(default=2.0, metadata=_doc("轮询和复查收件箱的间隔（秒）"))
     settle_seconds: float = field(
@@ -237,8 +238,8 @@ def load_settings(config: Path | None = None, env: dict[str, str] | None = None,
     values.update({k: v for k, v in overrides.items() if v is not None})
 
     settings = Settings(**values)
-    if settings.watch_mode not in ("native", "polling"):
-        raise ConfigError("设置项 watch_mode 只能是 native 或 polling。")
+    if settings.watch_mode not in ("auto", "native", "polling"):
+        raise ConfigError("设置项 watch_mode 只能是 auto、native 或 polling。")
     if settings.role not in ROLES:
         raise ConfigError("设置项 role 只能是 all、intake 或 convert。")
     if settings.role != "all" and not settings.shared_store:

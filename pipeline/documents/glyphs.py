@@ -6,10 +6,11 @@ request, with the aliases soffice runs with (``pipeline.documents.fonts``): the 
 宋体/黑体 (Chinese) and Times New Roman (Latin); on Debian these are Noto Serif CJK SC, Noto Sans CJK SC,
 and the 宋体 face again for the Latin digits.
 
-A ``Face`` is opened once per process (``face``, cached). ``Face.embed`` makes, for the characters of
+A ``Face`` is opened once per process (``face``, cached), from the tables an earlier process saved
+(``pipeline.documents.facecache``) when it can, the font file otherwise. ``Face.embed`` makes, for the characters of
 one document, a small TrueType font program: glyph 0 (.notdef) and one glyph per character in the
 order given, outlines only (CFF outlines, as in Noto Sans CJK, are converted to quadratic curves once
-per glyph and cached; hinting instructions are dropped, composite glyphs decomposed). Building it is
+per glyph and cached, across processes too; hinting instructions are dropped, composite glyphs decomposed). Building it is
 a matter of concatenating cached bytes, which is what makes a 公示表 PDF cost milliseconds: subsetting
 the 16 MB CJK font with fontTools costs about a second per document.
 
@@ -21,6 +22,7 @@ all 549/1000 em wide (the proportional ones, in a Chinese run, are 471–562).
 
 from __future__ import annotations
 
+import atexit
 import copy
 import functools
 import os
@@ -29,6 +31,7 @@ import struct
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,11 +44,13 @@ from fontTools.ttLib.tables import otTables
 from fontTools.ttLib.tables._g_l_y_f import Glyph
 
 from pipeline.core.errors import MissingDependencyError
+from pipeline.documents import facecache
 from pipeline.documents.fonts import write_fontconfig
 
 # Maximum distance (font units) between a cubic CFF curve and its quadratic replacement: a fiftieth
 # of a percent of the em, far below a printed dot at 600 dpi for 12 pt text.
 _CU2QU_MAX_ERR = 0.2
+_SAVE_EVERY = 2.0  # seconds between saves of a face's cache while a batch converts new glyphs
 
 
 class FontMissing(MissingDependencyError):
@@ -88,7 +93,9 @@ def find_face(pattern: str) -> tuple[Path, int]:
 @functools.lru_cache(maxsize=16)
 def _face(path: Path, index: int, mtime_ns: int) -> Face:
     del mtime_ns  # part of the cache key only: a replaced font file is read again
-    return Face(path, index)
+    found = Face(path, index)
+    atexit.register(found.flush)  # glyphs converted since the last save are kept for the next process
+    return found
 
 
 def face(path: Path, index: int = 0) -> Face:
@@ -96,29 +103,69 @@ def face(path: Path, index: int = 0) -> Face:
     return _face(path, index, path.stat().st_mtime_ns)
 
 
+@dataclass
+class _Shared:
+    """What a face and its variants share: the tables (``facecache``'s layout), the font file opened
+    only for what they lack, and whether they grew since they were last saved."""
+
+    tables: dict[str, Any]
+    dirty: bool
+    saved_at: float | None = None
+    font: TTFont | None = None
+    glyph_set: Any = None
+
+
 class Face:
-    """One face of a font file: its character map, advances and metrics, and cached glyph outlines."""
+    """One face of a font file: its character map, advances and metrics, and cached glyph outlines.
+
+    The tables come from ``facecache`` when an earlier process saved them for this very file; the font
+    file itself is opened only for a variant or a glyph outline the cache does not have yet."""
 
     def __init__(self, path: Path, index: int = 0) -> None:
         self.path = path
-        self.font = TTFont(str(path), fontNumber=index, lazy=True, recalcTimestamp=False)
-        self.cmap: dict[int, str] = self.font.getBestCmap() or {}
-        self.upm: int = self.font["head"].unitsPerEm
-        hhea, head = self.font["hhea"], self.font["head"]
-        self.ascent: float = hhea.ascent / self.upm  # LibreOffice's line height is ascent + descent
-        self.descent: float = -hhea.descent / self.upm
-        x0, y0, x1, y1 = (round(v * 1000 / self.upm) for v in (head.xMin, head.yMin, head.xMax, head.yMax))
-        self.bbox = (x0, y0, x1, y1)
-        self.ps_name = "".join(c for c in self.font["name"].getDebugName(6) or path.stem if c.isalnum() or c in "-_")
-        self._hmtx = self.font["hmtx"]
-        self._glyphs = self.font.getGlyphSet()
-        self._cff = "CFF " in self.font
-        self._glyf = None if self._cff else self.font["glyf"]
+        self.index = index
+        self._stamp = facecache.stamp_of(path)
         self._lock = threading.Lock()  # fontTools' lazy tables are not safe for concurrent first reads
-        self._outlines: dict[str, tuple[bytes, int]] = {}  # glyph name → (glyf bytes, left side bearing)
+        cached = facecache.load(path, index, self._stamp)
+        self._shared = _Shared(cached, dirty=False) if cached is not None else _Shared({}, dirty=True)
+        if cached is None:
+            self._shared.tables = self._read_tables()
+        tables = self._shared.tables
+        self.cmap: dict[int, str] = tables["cmap"]
+        self.upm: int = tables["upm"]
+        self.ascent: float = tables["ascent"]  # LibreOffice's line height is ascent + descent
+        self.descent: float = tables["descent"]
+        self.bbox: tuple[int, int, int, int] = tuple(tables["bbox"])
+        self.ps_name: str = tables["ps_name"]
+        self._hmtx: dict[str, tuple[int, int]] = tables["hmtx"]
+        self._outlines: dict[str, tuple[bytes, int]] = tables["outlines"]  # glyph name → (glyf bytes, lsb)
         self._substitutions: dict[str, str] = {}  # glyph name → the one this variant draws instead
         self.ligatures: frozenset[tuple[str, ...]] = frozenset()  # glyph sequences a variant's run joins
+        self.ligatures_from: dict[str, tuple[tuple[str, ...], ...]] = {}  # ``ligatures`` by their first glyph
         self._variants: dict[tuple[str, str], Face] = {}
+
+    def _font(self) -> TTFont:
+        if self._shared.font is None:
+            self._shared.font = TTFont(str(self.path), fontNumber=self.index, lazy=True, recalcTimestamp=False)
+        return self._shared.font
+
+    def _read_tables(self) -> dict[str, Any]:
+        font = self._font()
+        upm = int(font["head"].unitsPerEm)
+        hhea, head = font["hhea"], font["head"]
+        return {
+            "cmap": dict(font.getBestCmap() or {}),
+            "upm": upm,
+            "ascent": hhea.ascent / upm,
+            "descent": -hhea.descent / upm,
+            "bbox": tuple(round(v * 1000 / upm) for v in (head.xMin, head.yMin, head.xMax, head.yMax)),
+            "ps_name": "".join(c for c in font["name"].getDebugName(6) or self.path.stem
+                               if c.isalnum() or c in "-_"),
+            "cff": "CFF " in font,
+            "hmtx": {name: (int(adv), int(lsb)) for name, (adv, lsb) in font["hmtx"].metrics.items()},
+            "variants": {},
+            "outlines": {},
+        }
 
     def has(self, char: str) -> bool:
         return ord(char) in self.cmap
@@ -141,9 +188,17 @@ class Face:
         with self._lock:
             found = self._variants.get(key)
             if found is None:
-                found = copy.copy(self)  # shares the font, its lock and the outline cache
-                found._substitutions = _locl(self.font, script, language)
-                found.ligatures = _ligatures(self.font, script, language)
+                known = self._shared.tables["variants"].get(key)
+                if known is None:
+                    font = self._font()
+                    known = (_locl(font, script, language), tuple(sorted(_ligatures(font, script, language))))
+                    self._shared.tables["variants"][key] = known
+                    self._shared.dirty = True
+                found = copy.copy(self)  # shares the tables, the font, its lock and the outline cache
+                found._substitutions = known[0]
+                found.ligatures = frozenset(known[1])
+                found.ligatures_from = {first: tuple(lig for lig in found.ligatures if lig[0] == first)
+                                        for first in {lig[0] for lig in found.ligatures}}
                 self._variants[key] = found
         return found
 
@@ -153,6 +208,9 @@ class Face:
         with self._lock:
             outlines = [self._outline(name) for name in names]
             advances = [self._hmtx[name][0] for name in names]
+            if self._shared.dirty and (self._shared.saved_at is None
+                                       or time.monotonic() - self._shared.saved_at >= _SAVE_EVERY):
+                self._save()
         return Embedded(
             program=_truetype(self, outlines, advances),
             widths=tuple(round(a * 1000 / self.upm) for a in advances[1:]),
@@ -161,25 +219,50 @@ class Face:
             descent=-round(self.descent * 1000),
         )
 
+    def flush(self) -> None:
+        """Save what was read or converted since the last save (at exit; a batch saves as it goes)."""
+        with self._lock:
+            if self._shared.dirty:
+                self._save()
+
+    def close(self) -> None:
+        """Save, and close the font file if it was opened (a face made outside ``face``'s cache)."""
+        self.flush()
+        with self._lock:
+            if self._shared.font is not None:
+                self._shared.font.close()
+                self._shared.font = self._shared.glyph_set = None
+
+    def _save(self) -> None:
+        facecache.save(self.path, self.index, self._stamp, self._shared.tables)
+        self._shared.dirty = False
+        self._shared.saved_at = time.monotonic()
+
     def _outline(self, name: str) -> tuple[bytes, int]:
         cached = self._outlines.get(name)
         if cached is None:
             glyph = self._convert(name)
             data = glyph.compile(None) if glyph.numberOfContours else b""
-            cached = self._outlines[name] = (data, getattr(glyph, "xMin", 0) if data else 0)
+            cached = self._outlines[name] = (data, int(getattr(glyph, "xMin", 0)) if data else 0)
+            self._shared.dirty = True
         return cached
 
     def _convert(self, name: str) -> Glyph:
-        if self._glyf is not None and not self._glyf[name].isComposite():
-            source = self._glyf[name]
+        font = self._font()
+        cff = self._shared.tables["cff"]
+        if not cff and not font["glyf"][name].isComposite():
+            glyf = font["glyf"]
+            source = glyf[name]
             if not source.numberOfContours:
                 return Glyph()
             pen = TTGlyphPen(None)
-            source.draw(pen, self._glyf)  # a copy without hinting instructions
+            source.draw(pen, glyf)  # a copy without hinting instructions
             return pen.glyph()
+        if self._shared.glyph_set is None:
+            self._shared.glyph_set = font.getGlyphSet()
         pen = TTGlyphPen(None)
-        outline = Cu2QuPen(pen, _CU2QU_MAX_ERR, reverse_direction=True) if self._cff else pen
-        self._glyphs[name].draw(outline)  # composites come out decomposed
+        outline = Cu2QuPen(pen, _CU2QU_MAX_ERR, reverse_direction=True) if cff else pen
+        self._shared.glyph_set[name].draw(outline)  # composites come out decomposed
         return pen.glyph()
 
 

@@ -148,7 +148,7 @@ def _refuse_ligatures(text: str, runs: list[tuple[str, str]]) -> None:
     ligature (Noto CJK's Latin "fi", "ffl"): glyphs this layout does not draw."""
     for start, (key, script) in enumerate(runs):
         face_ = _faces()[key].variant(script, _LANGUAGES[key])
-        for ligature in face_.ligatures:
+        for ligature in face_.ligatures_from.get(face_.glyph(text[start]) or "", ()):
             end = start + len(ligature)
             if (end <= len(text) and all(r == (key, script) for r in runs[start:end])
                     and tuple(face_.glyph(c) for c in text[start:end]) == ligature):

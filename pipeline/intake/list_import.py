@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from pipeline.core import checks
 from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.errors import InputFileError
 from pipeline.core.sniff import detect_kind
+from pipeline.intake.claims import ClaimedElsewhere, claim, release_all
 from pipeline.intake.process import LISTS_FOLDER, analyse, commit, plan_for
+from pipeline.store.originals import Stored
 from pipeline.store.sql import now_iso
 
 
@@ -30,6 +33,18 @@ def import_list_file(ctx: Context, path: Path) -> Outcome:
     rel = f"{LISTS_FOLDER}/{path.name}"
     st = path.stat()
     stored = ctx.originals.put(path)
+    try:
+        # Claimed like a dropped file: a worker starting meanwhile leaves its job folder alone.
+        claim(ctx, f"sha:{stored.sha256}")
+    except ClaimedElsewhere:
+        raise InputFileError(f"另一个处理进程正在处理内容相同的文件（{path.name}），请稍后再导入。") from None
+    try:
+        return _import(ctx, path, rel, st, stored)
+    finally:
+        release_all(ctx)
+
+
+def _import(ctx: Context, path: Path, rel: str, st: os.stat_result, stored: Stored) -> Outcome:
     previous = ctx.store.files_with_sha(stored.sha256)
     resumed = next((r for r in previous if r.status is FileStatus.processing and r.inbox_path == rel), None)
     first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)

@@ -15,8 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from pipeline.cases.stage import Outcome, Output, Plan, Received, plan_rejection
 from pipeline.core import checks
 from pipeline.core.codes import CaseStatus, FileStatus, FindingCode, Severity
 from pipeline.core.errors import DatabaseUnavailableError, InputFileError, OutputError, StoreError
+from pipeline.core.jobs import AHEAD, process_folder
 from pipeline.core.models import Extraction, Finding
 from pipeline.core.names import display_name
 from pipeline.core.settings import Settings
@@ -38,7 +38,7 @@ from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
 from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
-from pipeline.intake.inbox import settled, survey_inbox
+from pipeline.intake.inbox import arrivals, settle_rest, survey_inbox
 from pipeline.intake.legacy_queue import analyse_converted, converted_elsewhere
 from pipeline.intake.report import explain_skipped
 from pipeline.intake.worker import AnalysisWorker, internal_error
@@ -94,7 +94,8 @@ def receive(path: Path, ctx: Context) -> Received | Outcome:
                            tuple(ctx.store.findings_for_file(row.id)),
                            tuple(o.path for o in ctx.store.outputs_for_file(row.id)))
     first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)
-    with ctx.store.begin() as tx:
+    # Not durable by itself: lost to a power cut, the file is still in the inbox and is received again.
+    with ctx.store.begin(durable=first is not None) as tx:
         file_id = tx.add_file(sha256=stored.sha256, original_name=display_name(path.name), inbox_path=rel,
                               size=st.st_size,
                               mtime_ns=st.st_mtime_ns, kind=kind)
@@ -153,7 +154,7 @@ def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
     """A private copy of the inbox file ``path`` to the worker, keyed as ``analyse`` will ask for it."""
     inbox = ctx.settings.inbox
     # One folder per worker process: workers on other machines share the data folder.
-    ahead = ctx.settings.jobs_dir / f"ahead-{socket.gethostname()}-{os.getpid()}"
+    ahead = process_folder(ctx.settings.jobs_dir, AHEAD)
     shutil.rmtree(ahead, ignore_errors=True)
     try:
         ahead.mkdir(parents=True)
@@ -297,7 +298,9 @@ def find_case_for(extraction: Extraction, ctx: Context) -> tuple[str | None, lis
 def new_case_id(extraction: Extraction, ctx: Context) -> str:
     check_date = (extraction.fields.get("check_start") or "")[:10]
     year = int(check_date[:4]) if check_date else int(now_iso()[:4])
-    with ctx.store.begin() as tx:
+    # Durable with the file's outcome (``commit``), which records the case; before it, nothing outside
+    # the database holds the number but the job folder.
+    with ctx.store.begin(durable=False) as tx:
         return tx.next_case_id(ctx.settings.case_prefix, year)
 
 
@@ -446,23 +449,52 @@ def _internal_finding(exc: BaseException) -> Finding:
 
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                   paths: list[Path] | None = None) -> list[Outcome]:
-    """One pass: lists first (so check tables in the same pass can use them), then everything else."""
+    """One pass: lists first (so check tables in the same pass can use them), then everything else.
+
+    Files provably whole (``pipeline.intake.whole``: a .docx or .xlsx whose every part checks) are
+    taken at once; the others meanwhile wait out the rest of ``settle_seconds``."""
     public_forms.defer_pdfs(ctx)  # made in one batch by finish_pass below
-    skipped: list[Skipped] = []
+    outcomes: list[Outcome] = []
+    taken: list[Path] = []
+
+    def take(batch: list[Path]) -> None:
+        taken.extend(batch)
+        for outcome in _process_paths(ctx, batch):
+            outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
     if paths is None:
         found = survey_inbox(ctx.settings.inbox)
-        ignored = found.ignored
-        paths, busy = settled(found.candidates, ctx.settings.settle_seconds, ctx.settings.empty_wait_seconds)
-        skipped = [*found.skipped, *(still_writing(p).skipped for p in busy)]
+        outcomes += [Outcome(display_name(p.relative_to(ctx.settings.inbox).as_posix()), "", FileStatus.ignored, None)
+                     for p in found.ignored]
+        outcomes += [skipped_outcome(s, ctx) for s in found.skipped]
+        arrived = arrivals(found.candidates)
+        # A list still settling comes before the check tables that may need it: then nothing goes early.
+        if not any(_in_lists(ctx, p) for p in arrived.seen):
+            take(arrived.whole)
+            arrived.whole = []
+        rest, busy = settle_rest(arrived, ctx.settings.settle_seconds, ctx.settings.empty_wait_seconds,
+                                 since=arrived.since)
+        outcomes += [skipped_outcome(still_writing(p).skipped, ctx) for p in busy]
+        take([*arrived.whole, *rest])
     else:
-        ignored = []
+        take(paths)
+    _end_reading_ahead(ctx)
+    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
+    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
+    finish_pass(ctx, archive=not taken)
+    return outcomes
+
+
+def _in_lists(ctx: Context, path: Path) -> bool:
+    return path.relative_to(ctx.settings.inbox).parts[0] == LISTS_FOLDER
+
+
+def _process_paths(ctx: Context, paths: list[Path]) -> Iterator[Outcome]:
+    """Each file in turn; lists first, scans last (so that a scan finds the typed file dropped with it)."""
     inbox = ctx.settings.inbox
-    # Lists first; scans last, so that a scan finds the typed file dropped with it.
-    paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER,
-                                         scanwork.looks_like_scan(p), str(p)))
-    outcomes: list[Outcome] = [Outcome(display_name(p.relative_to(inbox).as_posix()), "", FileStatus.ignored, None)
-                               for p in ignored]
-    outcomes += [skipped_outcome(s, ctx) for s in skipped]
+    paths = sorted(paths, key=lambda p: (not _in_lists(ctx, p), scanwork.looks_like_scan(p), str(p)))
     for n, path in enumerate(paths):
         if not path.exists():
             continue
@@ -482,13 +514,16 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
                               (checks.warning(FindingCode.internal_error, "file", f"{exc.message}本文件将在下一轮重新处理。"),))
         finally:
             release_all(ctx)  # recorded, or left for the next pass (its row says processing)
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
-    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
-    finish_pass(ctx, archive=not paths)
-    return outcomes
+        yield outcome
+
+
+def _end_reading_ahead(ctx: Context) -> None:
+    """The read-ahead copy is not kept between passes (a file sent ahead and then left to another
+    worker is collected first, so that the worker is not reading the copy as it goes)."""
+    worker = ctx.run.worker
+    if isinstance(worker, AnalysisWorker):
+        worker.drop_pending()
+    shutil.rmtree(process_folder(ctx.settings.jobs_dir, AHEAD), ignore_errors=True)
 
 
 def finish_pass(ctx: Context, *, archive: bool = True) -> list[str]:

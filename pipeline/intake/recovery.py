@@ -17,10 +17,13 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.cases.context import Context
+from pipeline.core.jobs import folder_owner
 from pipeline.core.settings import Settings
+from pipeline.intake.claims import ClaimedElsewhere, claim, release_all
 from pipeline.store.claims import CASES_LOCK
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import unique_path
@@ -52,14 +55,73 @@ def _incoming_pid(name: str) -> int | None:
 
 
 def clear_leftovers_of(ctx: Context) -> list[Path]:
-    """``clear_leftovers`` for this worker. With several workers on one database, every outbox write
-    happens under ``CASES_LOCK``, so under that lock any ``.part`` file is a dead writer's; a job
-    folder may be another worker's work in progress and is left (it is cleared when its file resumes).
+    """``clear_leftovers`` for this worker.
+
+    SQLite: this process holds the data folder, so everything a run left is cleared. A shared
+    database: other workers, on this machine or others, may be at work in the same data folder. Job
+    folders of dead workers are told by their claims and process ids (``clear_dead_jobs``); then,
+    under ``CASES_LOCK`` held exclusively, every ``.part`` file (every outbox write happens under one
+    of the cases locks) and every job folder used only under those locks is a dead writer's.
     """
     if not ctx.store.shared:
         return clear_leftovers(ctx.settings)
+    removed = clear_dead_jobs(ctx)
     with ctx.store.exclusive(CASES_LOCK):
-        return clear_leftovers(ctx.settings, started=time.time(), jobs=False)
+        started = time.time()
+        removed += clear_leftovers(ctx.settings, started=started, jobs=False)
+        removed += _remove_jobs(ctx.settings, lambda path: not path.name.isdigit() and folder_owner(path.name) is None
+                                and path.stat().st_mtime < started)
+    return removed
+
+
+def clear_dead_jobs(ctx: Context) -> list[Path]:
+    """The job folders of workers that are gone (kill -9, power loss), left by nobody alive:
+
+    - ``<file id>``: the file's claim ran out (or nobody holds it). This worker takes the claim
+      before removing the folder and gives it back after, so a worker resuming the file meanwhile
+      cannot have its new folder removed;
+    - ``<prefix>-<host>-<pid>`` of this machine whose process is gone. Other machines' are theirs to
+      clear when they start again.
+    """
+    host = socket.gethostname()
+
+    def dead(path: Path) -> bool:
+        owner = folder_owner(path.name)
+        if owner is not None:
+            return owner[0] == host and owner[1] != os.getpid() and not _pid_alive(owner[1])
+        if not path.name.isdigit():
+            return False
+        row = ctx.store.get_file(int(path.name))
+        if row is None:
+            return True
+        try:
+            claim(ctx, f"sha:{row.sha256}")
+        except ClaimedElsewhere:
+            return False  # a live worker is at it
+        return True
+
+    try:
+        return _remove_jobs(ctx.settings, dead)
+    finally:
+        release_all(ctx)
+
+
+def _remove_jobs(settings: Settings, dead: Callable[[Path], bool]) -> list[Path]:
+    removed = []
+    if settings.jobs_dir.is_dir():
+        for path in sorted(settings.jobs_dir.iterdir()):
+            try:
+                if dead(path):
+                    if path.is_dir() and not path.is_symlink():
+                        shutil.rmtree(path)
+                    else:
+                        path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                continue  # its owner removed it meanwhile
+    for path in removed:
+        log.warning("removed a job folder of an interrupted worker: %s", path)
+    return removed
 
 
 def clear_leftovers(settings: Settings, started: float | None = None, jobs: bool = True) -> list[Path]:
@@ -72,11 +134,18 @@ def clear_leftovers(settings: Settings, started: float | None = None, jobs: bool
     started = PROCESS_STARTED if started is None else started
     removed: list[Path] = []
     if settings.outbox.is_dir():
-        for path in settings.outbox.rglob(".*.part"):
+        # Partial files, and the partial and replaced folders of bundles and archival packages.
+        for path in [*settings.outbox.rglob(".*.part"), *settings.outbox.rglob(".*.old")]:
             try:
-                if path.is_file() and path.stat().st_mtime < started:
+                if path.lstat().st_mtime >= started:
+                    continue
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                elif path.suffix == ".part":
                     path.unlink()
-                    removed.append(path)
+                else:
+                    continue
+                removed.append(path)
             except FileNotFoundError:
                 continue  # renamed by its writer in the meantime
     if settings.originals_dir.is_dir():
@@ -85,13 +154,10 @@ def clear_leftovers(settings: Settings, started: float | None = None, jobs: bool
             if pid is not None and pid != os.getpid() and not _pid_alive(pid):
                 path.unlink(missing_ok=True)
                 removed.append(path)
-    if jobs and settings.jobs_dir.is_dir():
-        for path in settings.jobs_dir.iterdir():
-            if path.stat().st_mtime < started:
-                shutil.rmtree(path, ignore_errors=True)
-                removed.append(path)
     for path in removed:
         log.warning("removed a leftover of an interrupted run: %s", path)
+    if jobs:
+        removed += _remove_jobs(settings, lambda path: path.stat().st_mtime < started)
     return removed
 
 

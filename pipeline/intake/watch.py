@@ -1,12 +1,13 @@
 """``shuangsui watch``: the main job. Watches the inbox and processes each file once it has settled.
 
-Native file events (or polling, for network shares) only wake the loop early; the loop itself
-rescans the inbox every ``poll_seconds``, so a missed event never loses a file.
+Native file events (or polling, on a network file system: ``mounts.watch_method``) only wake the loop
+early; the loop itself rescans the inbox every ``poll_seconds``, so a missed event never loses a file.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import threading
 import time
@@ -27,9 +28,12 @@ from pipeline.core.codes import FindingCode
 from pipeline.core.errors import DatabaseUnavailableError
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
+from pipeline.intake.mounts import watch_method
 from pipeline.intake.process import process_inbox, skipped_outcome
 from pipeline.intake.recovery import clear_leftovers_of
 from pipeline.intake.share import inbox_problem
+
+log = logging.getLogger(__name__)
 
 
 class _Wake(FileSystemEventHandler):
@@ -45,10 +49,18 @@ def _restart(observer: BaseObserver, settings: Settings, wake: threading.Event) 
     with contextlib.suppress(Exception):
         observer.stop()
         observer.join(timeout=5)
-    fresh = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
+    # Chosen again: the inbox may be back on another file system (the share mounted over its folder).
+    fresh = observer_for(settings, wake)
     with contextlib.suppress(OSError):  # gone again: the rescan every poll_seconds still finds every file
         fresh.start()
     return fresh
+
+
+def observer_for(settings: Settings, wake: threading.Event) -> BaseObserver:
+    """The observer ``watch_method`` chooses for the inbox now; the choice is logged."""
+    method = watch_method(settings)
+    log.info("watching %s by %s: %s", settings.inbox, method.mode, method.reason)
+    return make_observer(method.mode, settings.inbox, wake, settings.poll_seconds)
 
 
 def make_observer(mode: str, inbox: Path, wake: threading.Event, poll_seconds: float) -> BaseObserver:
@@ -70,7 +82,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     settings = ctx.settings
     notice = on_notice or (lambda _text: None)
     tracker = SettleTracker(settings.settle_seconds, settings.empty_wait_seconds)
-    observer = make_observer(settings.watch_mode, settings.inbox, wake, settings.poll_seconds)
+    observer = observer_for(settings, wake)
     reported: dict[Path, FindingCode] = {}
     away: str | None = None
     db_down = False  # said once until it is back

@@ -37,14 +37,14 @@ from openpyxl.utils import get_column_letter
 from pipeline.cases.context import Context
 from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
 from pipeline.core.cells import neutralise
-from pipeline.core.errors import BadArgsError, OutputError
+from pipeline.core.errors import BadArgsError
 from pipeline.core.ziputil import normalize_zip
 from pipeline.documents.libreoffice import ConversionError, Converting, LibreOfficeMissing
 from pipeline.outputs.handover import HandoverItem, write_handover
 from pipeline.outputs.publicity import latest_per_decision
 from pipeline.outputs.summary import write_summary
 from pipeline.store import FileRow
-from pipeline.store.outbox import GENERAL_OFFICE, publish, safe_filename
+from pipeline.store.outbox import GENERAL_OFFICE, publish, publish_folder, safe_filename
 
 SUMMARY_NAME = "公示表汇总.xlsx"
 COPIES_FOLDER = "检查表副本"
@@ -279,23 +279,6 @@ def _zip_folder(folder: Path, out: Path) -> Path:
     return out
 
 
-def _publish_folder(src: Path, dest: Path) -> None:
-    """Move the built folder into the outbox in one rename (an old bundle is replaced whole)."""
-    try:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        staging = dest.with_name(f".{dest.name}.part")
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(src, staging)
-        old = dest.with_name(f".{dest.name}.old")
-        if dest.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            dest.rename(old)
-        staging.replace(dest)
-        shutil.rmtree(old, ignore_errors=True)
-    except OSError as exc:
-        raise OutputError(f"无法写出 {dest}：{exc}。请检查发件箱目录的权限，并关闭打开其中文件的程序。") from exc
-
-
 # --- the bundle --------------------------------------------------------------------------------------
 
 def build_bundle(ctx: Context, period: Period | str, *, force: bool = False, today: date | None = None) -> BundleResult:
@@ -335,7 +318,7 @@ def build_bundle(ctx: Context, period: Period | str, *, force: bool = False, tod
         write_manifest(root, root / MANIFEST_NAME)
         zipped = _zip_folder(root, job / f"{period.name}.zip")
         files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-        _publish_folder(root, dest)
+        publish_folder(root, dest)
         publish(zipped, zip_dest)
     finally:
         shutil.rmtree(job, ignore_errors=True)

@@ -312,7 +312,11 @@ class StoreTx(Protocol):
 
 
 class Store(Protocol):
-    def begin(self) -> AbstractContextManager[StoreTx]: ...
+    def begin(self, *, durable: bool = True) -> AbstractContextManager[StoreTx]:
+        """A write transaction. ``durable=False``: it may be lost to a power cut (never to a crash of the
+        process), until the next durable commit makes it and everything before it durable; for steps
+        whose loss the next pass repairs (see ``SqlStore.begin``)."""
+        ...
 
     # --- files, fields, events
     def files_with_sha(self, sha256: str) -> list[FileRow]: ...

@@ -58,18 +58,70 @@ def unique_path(path: Path) -> Path:
 
 
 def publish(src: Path, dest: Path) -> str:
-    """Copy ``src`` to ``dest`` through a hidden partial file and an atomic rename; returns its sha256."""
+    """Copy ``src`` to ``dest`` through a hidden partial file and an atomic rename; returns its sha256.
+
+    The partial file is written in ``dest``'s own folder, so the rename never crosses file systems
+    (the job folder may be on a local disk and the outbox on a share: a rename between them would be
+    a copy that readers can see half done). The data is on disk before the rename (fsync), and the
+    rename is on disk before this returns (the folder's fsync, where the file system has one)."""
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         partial = dest.with_name(_partial_name(dest.name))
-        shutil.copyfile(src, partial)
-        with partial.open("rb") as fh:
-            os.fsync(fh.fileno())
-            digest = hashlib.sha256(fh.read()).hexdigest()
+        digest = hashlib.sha256()
+        with src.open("rb") as source, partial.open("wb") as target:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                target.write(chunk)
+            target.flush()
+            os.fsync(target.fileno())
         partial.replace(dest)
+        sync_folder(dest.parent)
     except OSError as exc:
         raise OutputError(f"无法写出 {dest}：{exc}。请检查发件箱目录的权限和磁盘空间。") from exc
-    return digest
+    return digest.hexdigest()
+
+
+def publish_folder(src: Path, dest: Path) -> None:
+    """Put a copy of the folder ``src`` at ``dest`` in one rename (an old folder there is replaced whole).
+
+    The copy is made in a hidden folder beside ``dest`` (same file system, as for ``publish``) and its
+    files are on disk before the rename; the old folder is renamed away first and removed after."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = dest.with_name(_partial_name(dest.name))
+        old = dest.with_name(f".{dest.name}.old")
+        for leftover in (staging, old):
+            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.copytree(src, staging)
+        for path in sorted(staging.rglob("*"), reverse=True):  # files, then their folders
+            if path.is_file():
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
+            else:
+                sync_folder(path)
+        sync_folder(staging)
+        if dest.exists():
+            dest.rename(old)
+        staging.replace(dest)
+        sync_folder(dest.parent)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"无法写出 {dest}：{exc}。请检查发件箱目录的权限和磁盘空间，并关闭打开其中文件的程序。") from exc
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the names in ``folder`` durable (a rename into it). SMB and some NFS setups cannot fsync a
+    folder; the server then orders the rename itself, so that is not an error."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _partial_name(name: str) -> str:

@@ -123,7 +123,8 @@ def create_app(ctx: Context, config: WebConfig | None = None) -> Starlette:
             return page("missing.html", 404, what=f"案卷 {case_id}")
         target = inside(print_folder(ctx, case_id), name)
         if target is None and not config.read_only:
-            print_forms(ctx, [case_id], actor="web")
+            with ctx.store.exclusive(CASES_LOCK):  # an outbox write, as the workers make them
+                print_forms(ctx, [case_id], actor="web")
             target = inside(print_folder(ctx, case_id), name)
         if target is None:
             return page("missing.html", 404, what=f"{PRINT}/{case_id}/{name}")
