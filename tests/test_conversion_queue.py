@@ -13,12 +13,16 @@ import pytest
 from rich.console import Console
 
 from pipeline.cases.context import Context
+from pipeline.cases.stage import Outcome
 from pipeline.cli.doctor import role_check
 from pipeline.cli.status import print_status
-from pipeline.core.errors import ConfigError
+from pipeline.core import checks
+from pipeline.core.codes import FileStatus, FindingCode
+from pipeline.core.errors import ConfigError, ConversionPending
 from pipeline.core.settings import Settings, load_settings
 from pipeline.documents.conversion_queue import QueuedConverter, QueueTimeout, queue_root
 from pipeline.intake.convert_worker import STALE_SECONDS, ConverterWorker
+from pipeline.intake.watch import quiet_repeats
 from pipeline.store import ConversionJob, NewConversion, SqlStore
 from pipeline.store.conversions import GAVE_UP
 from pipeline.store.originals import OriginalsStore
@@ -184,3 +188,18 @@ def test_the_queue_client_without_a_converter_in_time_and_with_one(tmp_path: Pat
     assert failures == {sources[1]: "LibreOffice 无法打开此文件，文件可能已损坏。"}
     assert store.conversion_counts() == {"queued": 0, "running": 0, "done": 0, "failed": 1}, "a failure keeps its row"
     assert list(root.iterdir()) == []
+
+
+def test_watch_says_a_waiting_file_once_until_something_changes() -> None:
+    said: list[tuple[str, FileStatus]] = []
+    report = quiet_repeats(lambda o: said.append((o.name, o.status)))
+    assert report is not None and quiet_repeats(None) is None
+    waiting = Outcome("旧.doc", "", FileStatus.processing, None,
+                      (checks.warning(FindingCode.internal_error, "file", ConversionPending.message),))
+    for _retry in range(3):  # retried every few seconds while no converter runs
+        report(waiting)
+    report(Outcome("新.docx", "", FileStatus.processing, None, waiting.findings))
+    report(Outcome("旧.doc", "abc", FileStatus.waiting, "SS-2026-00001"))  # converted at last
+    report(waiting)  # dropped again later: said again
+    assert said == [("旧.doc", FileStatus.processing), ("新.docx", FileStatus.processing),
+                    ("旧.doc", FileStatus.waiting), ("旧.doc", FileStatus.processing)]

@@ -509,7 +509,7 @@ def _process_paths(ctx: Context, paths: list[Path]) -> Iterator[Outcome]:
             raise  # every file behind would wait out the busy timeout and fail alike: the pass stops
         except (StoreError, OutputError) as exc:
             # The file stays in the inbox (its row says processing) and is taken up again next pass.
-            log.warning("%s not finished: %s", path, exc)
+            log.log(exc.log_level, "%s not finished: %s", path, exc)
             outcome = Outcome(path.relative_to(inbox).as_posix(), "", FileStatus.processing, None,
                               (checks.warning(FindingCode.internal_error, "file", f"{exc.message}本文件将在下一轮重新处理。"),))
         finally:
