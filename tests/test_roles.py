@@ -4,6 +4,7 @@ archive that waits for a converter rather than being made without its PDFs."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -150,8 +151,11 @@ def test_a_converter_killed_mid_batch_loses_nothing_and_converts_nothing_twice_i
         intake.start()
 
         def converting() -> bool:
-            children = psutil.Process(first.pid).children(recursive=True)
-            return any("soffice" in " ".join(c.cmdline()) for c in children if c.is_running())
+            for child in psutil.Process(first.pid).children(recursive=True):
+                with contextlib.suppress(psutil.Error):  # gone meanwhile
+                    if "--convert-to" in child.cmdline():
+                        return True
+            return False
 
         _until(converting, "the first converter runs LibreOffice on the batch")
         first.kill()  # SIGKILL mid-batch: no cleanup, its jobs stay running under its lease
