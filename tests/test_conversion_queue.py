@@ -203,3 +203,14 @@ def test_watch_says_a_waiting_file_once_until_something_changes() -> None:
     report(waiting)  # dropped again later: said again
     assert said == [("旧.doc", FileStatus.processing), ("新.docx", FileStatus.processing),
                     ("旧.doc", FileStatus.waiting), ("旧.doc", FileStatus.processing)]
+
+
+def test_a_converter_converts_only_files_in_the_queue_folder(ctx: Context) -> None:
+    worker = ConverterWorker(ctx)
+    ids = ctx.store.enqueue_conversions([NewConversion("b1", "b1/../../../etc/passwd", "pdf"),
+                                         NewConversion("b2", "/etc/passwd", "pdf")])
+    jobs = ctx.store.claim_conversions(worker.owner, 10, 30)
+    worker.convert(None, jobs)  # type: ignore[arg-type]  # no LibreOffice is reached
+    assert [(j.state, j.error) for j in ctx.store.conversion_jobs(ids)] == [
+        ("failed", "转换任务的文件不在转换队列中：b1/../../../etc/passwd"),
+        ("failed", "转换任务的文件不在转换队列中：/etc/passwd")]

@@ -128,7 +128,10 @@ class ConverterWorker:
         """One batch: per (format, import filter) one ``convert_report`` over the pool."""
         groups: dict[tuple[str, str | None], list[ConversionJob]] = defaultdict(list)
         for job in jobs:
-            if (self.root / job.batch).is_dir():
+            if not _inside(self.root, f"{job.batch}/", job.source):
+                # Only files the intake workers put into the queue folder are converted, whatever a row says.
+                self.store.finish_conversion(job.id, self.owner, error=f"转换任务的文件不在转换队列中：{job.source}")
+            elif (self.root / job.batch).is_dir():
                 groups[(job.target, job.infilter)].append(job)
             else:  # its intake worker gave up waiting and withdrew the batch
                 self.store.drop_conversions([job.id], ("running",))
@@ -165,3 +168,10 @@ def run_converter(ctx: Context, stop: threading.Event, *, drain: bool,
                   on_batch: Callable[[list[ConversionJob]], None] | None = None) -> int:
     """``watch --role convert`` (``drain=False``) and ``process --role convert`` (``drain=True``)."""
     return ConverterWorker(ctx).run(stop, drain=drain, on_batch=on_batch)
+
+
+def _inside(root: Path, prefix: str, rel: str) -> bool:
+    """Whether ``rel`` names a file under ``root/prefix`` (no ``..``, no absolute path, no link out)."""
+    path = (root / rel).resolve()
+    return rel.startswith(prefix) and path.is_relative_to((root / prefix).resolve())
+
