@@ -36,13 +36,13 @@ def converted_elsewhere(settings: Settings, kind: str) -> bool:
 
 def analyse_converted(ctx: Context, worker: AnalysisWorker, received: Received, is_list: bool) -> Analysed:
     """The analysis of an old-format file from its conversions; ``ConversionPending`` until they are done."""
-    routes = conversion_routes(received.kind, received.stored, received.name)
-    if not routes:  # not convertible at all: the worker says why, without LibreOffice
-        return worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
     # The checks before parsing, in the worker as for any file: a bomb never reaches a converter.
     checked = worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list, limits_only=True))
     if checked.refusal is not None:
         return checked
+    routes = conversion_routes(received.kind, received.stored, received.name)
+    if not routes:  # not convertible at all: the worker says why, without LibreOffice
+        return worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
     store, root = ctx.store, queue_root(ctx.settings.data_dir)
     jobs: list[ConversionJob] = []
     for route in routes:
