@@ -4,10 +4,11 @@
 # the face 宋体 is set in, and Noto Sans CJK SC for 黑体; pipeline/documents/fonts.py), poppler-utils
 # (pdftoppm for looking at pages), fontconfig (font checks), icc-profiles-free (the sRGB profile of the
 # 公示表 PDF/A), chromium (tests open the 网站公示 page headless), postgresql (the tests start a throwaway
-# cluster: the store on PostgreSQL and several workers).
+# cluster: the store on PostgreSQL and several workers), zip and strace (tests make zips with another tool than
+# Python's, and count the database's log syncs).
 set -euo pipefail
 
-packages=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk icc-profiles-free fonts-wqy-zenhei poppler-utils fontconfig chromium postgresql)
+packages=(libreoffice-writer-nogui libreoffice-calc-nogui fonts-noto-cjk icc-profiles-free fonts-wqy-zenhei poppler-utils fontconfig chromium postgresql zip strace)
 if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   packages+=(python3-venv)
 fi

@@ -6,6 +6,8 @@ so the tests ask here and fail with the fix-it message.
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from pipeline.documents.libreoffice import find_soffice
@@ -18,4 +20,12 @@ def require_soffice() -> str:
     found = find_soffice("soffice")
     if found is None:
         pytest.fail(f"找不到 LibreOffice（soffice）：{INSTALL_HINT}")
+    return found
+
+
+def require_program(name: str, package: str) -> str:
+    """A command-line tool a test drives (``strace``, Info-ZIP's ``zip``); the test fails when it is missing."""
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"找不到 {name}：请运行 scripts/install-system-deps.sh（apt-get install {package}）后再测试。")
     return found

@@ -4,6 +4,7 @@ log, case numbering, the rows callers read back."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import threading
 from collections.abc import Callable
 
@@ -23,7 +24,7 @@ def test_migrations_apply_once_in_order(store_url: str, open_db: OpenDb) -> None
     store = open_db(url)
     with store.engine.connect() as conn:
         versions = [r[0] for r in conn.execute(text("SELECT version FROM schema_migrations ORDER BY version"))]
-    assert versions == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert versions == list(range(1, 10))
     assert store.migrate() == []
     store.close()
     assert open_db(url).migrate() == []
@@ -250,3 +251,22 @@ def test_marks_shared_by_workers(store_url: str, open_db: OpenDb) -> None:
     first.set_mark("finish_pass", 41)
     second.set_mark("finish_pass", 42)
     assert first.mark("finish_pass") == 42
+
+
+def test_the_list_version_in_effect_on_a_date(store_url: str, open_db: OpenDb) -> None:
+    """The newest version in effect on the day (the later import on a tie); before every version, the
+    earliest; no day, the newest import."""
+    store = open_db(store_url)
+    ids = {}
+    with store.begin() as tx:
+        for name, effective in (("a", "2026-01-01"), ("b", "2026-06-01"), ("c", "2026-06-01"), ("d", "2026-01-01")):
+            ids[name] = tx.add_list_version("units", None, [(2, {"名称": name})], effective_from=effective,
+                                            source_name=f"{name}.xlsx", sha256=name * 4)
+    on = {day: store.list_version_on("units", dt.date.fromisoformat(day)) for day in
+          ("2025-12-01", "2026-01-01", "2026-03-01", "2026-06-01", "2027-01-01")}
+    assert {day: row.id if row else None for day, row in on.items()} == {
+        "2025-12-01": ids["d"], "2026-01-01": ids["d"], "2026-03-01": ids["d"], "2026-06-01": ids["c"],
+        "2027-01-01": ids["c"]}
+    newest = store.list_version_on("units")
+    assert newest is not None and newest.id == ids["d"]
+    assert store.list_version_on("tasks", dt.date(2026, 1, 1)) is None

@@ -21,7 +21,7 @@ from pipeline.archive.normalise import normalise
 from pipeline.archive.package import PackageResult, documents_of, due_cases, package_due
 from pipeline.cases.context import Context
 from pipeline.core.errors import ShuangsuiError
-from pipeline.documents.libreoffice import Converter
+from pipeline.documents.libreoffice import Converter, Converting
 from pipeline.outputs import summary
 from pipeline.store.claims import CASES_LOCK
 
@@ -76,7 +76,9 @@ class IdleArchiver:
         except (ShuangsuiError, OSError) as exc:  # packaging reports each document without a PDF
             log.warning("归档规范化未完成：%s", exc)
 
-    def _get_converter(self) -> Converter:
+    def _get_converter(self) -> Converting:
+        if self.ctx.settings.role == "intake":
+            return self.ctx.converter()  # the conversion queue: converters on other machines
         if self._converter is None:
             settings = self.ctx.settings
             self._converter = Converter(settings.soffice, profile_root=self._profile_root,

@@ -24,9 +24,10 @@ from pypdf import PdfReader
 
 from pipeline.archive.model import Document
 from pipeline.core.errors import ShuangsuiError
-from pipeline.documents.libreoffice import PDFA2B_FILTER, ConversionError, Converter, ConverterPool
+from pipeline.documents.conversion_queue import QueueTimeout
+from pipeline.documents.libreoffice import PDFA2B_FILTER, ConversionError, Converter, Converting
 
-Converting = Converter | ConverterPool
+__all__ = ["Converting", "cache_dir", "normalise"]
 
 CALC_PDFA2B_FILTER = 'calc_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 _WRITER_KINDS = {"docx": ".docx", "odt": ".odt", "rtf": ".rtf", "ole2": ".doc", "html": ".html"}
@@ -112,6 +113,8 @@ def _convert(conv: Converting, docs: list[tuple[int, Document]], group: str, cac
             tmp.replace(cached)
             result[n] = _with_pdf(doc, cached)
         return result
+    except QueueTimeout:
+        raise  # no converter now (role intake): packaging waits for one instead of archiving without PDFs
     except ConversionError as exc:
         return {n: replace(d, note=f"无法转换为 PDF：{exc.message}") for n, d in docs}
     finally:

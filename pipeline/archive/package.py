@@ -36,6 +36,7 @@ from pipeline.archive.normalise import Converting, normalise
 from pipeline.cases.context import Context
 from pipeline.core.codes import CaseStatus
 from pipeline.core.errors import BadArgsError, OutputError, PackageInvalidError, ShuangsuiError
+from pipeline.documents.conversion_queue import QueueTimeout
 from pipeline.store.originals import sha256_file
 from pipeline.store.outbox import ARCHIVE, publish, publish_folder
 
@@ -71,7 +72,7 @@ class LazyConverter:
 
     def __call__(self) -> Converting:
         if self._conv is None:
-            self._conv = self.ctx.run.converter_pool(self.ctx.settings)
+            self._conv = self.ctx.converter()
         return self._conv
 
     def close(self) -> None:
@@ -236,6 +237,9 @@ def package_due(ctx: Context, case_id: str, converter: LazyConverter | None = No
         result = package_case(ctx, case_id, force=True, converter=converter)
         ctx.run.archive_failed.pop(case_id, None)
         return result
+    except QueueTimeout as exc:  # no converter now (role intake): tried again next time, changed or not
+        log.warning("归档暂缓 %s：%s", case_id, exc.message)
+        return PackageResult(case_id, error=exc.message)
     except (ShuangsuiError, OSError) as exc:
         # Not tried again in this process until the case changes; shuangsui archive shows why.
         ctx.run.archive_failed[case_id] = _last_case_event(ctx, case_id)

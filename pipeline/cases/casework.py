@@ -54,7 +54,9 @@ def reevaluate_case(ctx: Context, case_id: str) -> CaseOutcome | None:
     # recorded in the same transaction as the outputs (one commit fewer per file).
     website = (public_forms.website_copy(ctx, case, public_forms.public_form_of(ctx.settings, case, evaluation),
                                          rows) if status is CaseStatus.publishable else None)
-    with ctx.store.begin() as tx:
+    # Not durable by itself: the next durable commit (the next file's outcome, the end of pass) makes it
+    # so; lost to a power cut before that, the case is still open and the next pass evaluates it again.
+    with ctx.store.begin(durable=False) as tx:
         for row in rows:
             tx.add_output(row)
         # A waiting scan that could be this case or another is asked here too (questions live on a case).

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Protocol
 
 from pipeline.core.settings import Settings
-from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool
+from pipeline.documents.conversion_queue import QueuedConverter, queue_root
+from pipeline.documents.libreoffice import DEFAULT_POOL_SIZE, ConverterPool, Converting
 from pipeline.store.base import Store
 from pipeline.store.originals import OriginalsStore
 
@@ -104,6 +105,14 @@ class Context:
     store: Store
     originals: OriginalsStore
     run: Runtime = field(default_factory=Runtime, compare=False)
+
+    def converter(self) -> Converting:
+        """LibreOffice for this process, the one seam every conversion goes through: the local pool, or
+        with role ``intake`` the conversion queue that the converters (role ``convert``) work off."""
+        if self.settings.role == "intake":
+            return QueuedConverter(self.store, queue_root(self.settings.data_dir), timeout=self.settings.pdf_timeout,
+                                   wait=self.settings.convert_wait_seconds)
+        return self.run.converter_pool(self.settings)
 
     def close(self) -> None:
         """Close the database, the converter pools and the analysis worker."""

@@ -253,7 +253,7 @@ def convert_to_pdf(ctx: Context, docx_paths: Sequence[Path], out_dir: Path) -> d
     paths = list(dict.fromkeys(docx_paths))
     if not paths:
         return {}
-    pool = ctx.run.converter_pool(ctx.settings)
+    pool = ctx.converter()
     done = pool.convert_many(paths, "pdf", out_dir, PDFA2B_FILTER)
     missing = [p for p in paths if p not in done]
     if missing:

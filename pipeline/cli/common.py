@@ -13,7 +13,7 @@ from rich.markup import escape
 from pipeline.cases.stage import Outcome
 from pipeline.core.codes import FileStatus
 from pipeline.core.names import visible_name
-from pipeline.core.settings import Settings, load_settings
+from pipeline.core.settings import ROLES, Settings, load_settings
 from pipeline.intake.process import open_context
 
 console = Console(stderr=True)
@@ -31,9 +31,14 @@ def folder_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, help="数据目录（缺省：设置 data_dir）")
 
 
+def role_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--role", choices=ROLES, help="本机的分工：all（全部，缺省）、intake（收文处理，LibreOffice 转换交给"
+                   "转换队列）、convert（只做 LibreOffice 转换）；缺省为设置 role")
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(args.config, inbox=getattr(args, "inbox", None), outbox=getattr(args, "outbox", None),
-                         data_dir=getattr(args, "data", None))
+                         data_dir=getattr(args, "data", None), role=getattr(args, "role", None))
 
 
 def with_context(args: argparse.Namespace) -> Any:

@@ -35,12 +35,39 @@ class Check:
 def _libreoffice(settings: Settings) -> Check:
     exe = find_soffice(settings.soffice)
     if not exe:
+        if settings.role == "intake":
+            return Check("LibreOffice", False, "本机未安装（role = intake，转换由转换机器完成，本机不需要）", optional=True)
         return Check("LibreOffice", False, LibreOfficeMissing(settings.soffice).message)
     try:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("LibreOffice", False, f"{exe} 无法运行：{exc}。请重新安装 LibreOffice，或在设置项 soffice 中改正路径。")
     return Check("LibreOffice", True, version or exe)
+
+
+_ROLES = {"all": "全部（收文处理和 LibreOffice 转换）", "intake": "收文处理（LibreOffice 转换交给转换机器）",
+          "convert": "转换机器（只做 LibreOffice 转换）"}
+
+
+def role_check(settings: Settings) -> Check:
+    """The role of this machine and, on a shared database, the conversion queue and its converters."""
+    name, label = "本机分工", f"role = {settings.role}：{_ROLES[settings.role]}"
+    if not settings.shared_store:
+        return Check(name, True, label)
+    try:
+        store = open_store(settings.db_url)
+        try:
+            counts, live = store.conversion_counts(), store.live_converters()
+        finally:
+            store.close()
+    except StoreError as exc:
+        return Check(name, False, exc.message)
+    detail = (f"{label}；转换队列：排队 {counts['queued']} 个，转换中 {counts['running']} 个，失败 {counts['failed']} 个；"
+              f"运行中的转换机器 {live} 台")
+    if settings.role == "intake" and not live:
+        return Check(name, False, detail + "。没有转换机器时，打印用的 PDF、归档包和旧格式文件（.doc/.wps 等）会一直等待："
+                     "请在转换机器上启动 shuangsui watch --role convert。", optional=True)
+    return Check(name, True, detail)
 
 
 def _cjk_fonts() -> Check:
@@ -123,5 +150,5 @@ def _ocr() -> Check:
 
 
 def run_checks(settings: Settings) -> list[Check]:
-    return [_libreoffice(settings), _cjk_fonts(), _serif_font(), _public_form_pdf(settings), _templates(settings),
+    return [role_check(settings), _libreoffice(settings), _cjk_fonts(), _serif_font(), _public_form_pdf(settings), _templates(settings),
             _database(settings), _calendar(settings), _bureau_uscc(settings), _watching(settings), _ocr()]

@@ -24,7 +24,7 @@ from pipeline.cli import regenerate as cli_regenerate
 from pipeline.cli import scans as cli_scans
 from pipeline.cli import web as cli_web
 from pipeline.cli.common import actor as _actor
-from pipeline.cli.common import console, out
+from pipeline.cli.common import console, out, role_arg
 from pipeline.cli.common import folder_args as _folders
 from pipeline.cli.common import print_outcome as _print_outcome
 from pipeline.cli.common import settings_from as _settings
@@ -32,6 +32,7 @@ from pipeline.cli.common import with_context as _with_context
 from pipeline.cli.doctor import run_checks
 from pipeline.cli.parser import ChineseParser
 from pipeline.cli.printing import print_lists, print_month, print_questions
+from pipeline.cli.roles import run_converter_role
 from pipeline.cli.status import StatusFilter, parse_state, print_case, print_status
 from pipeline.core.codes import FileStatus
 from pipeline.core.errors import BadArgsError, ExitCode, InputFileError, ShuangsuiError
@@ -70,11 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--demo-if-empty", action="store_true", help="收件箱和数据库都为空时先放入示例文件")
     p.add_argument("--serve", action="store_true", help="同时启动办公网页（地址和端口见设置 web_host、web_port）")
     p.add_argument("--create", action="store_true", help=CREATE_HELP)
+    role_arg(p)
 
     p = sub.add_parser("process", help="处理收件箱中现有的文件一遍，然后退出")
     _folders(p)
     p.add_argument("--create", action="store_true", help=CREATE_HELP)
     p.add_argument("--json", action="store_true", help="以 JSON 输出处理结果")
+    role_arg(p)
 
     p = sub.add_parser("extract", help="识别一个文件并输出字段")
     p.add_argument("file", type=Path)
@@ -130,6 +133,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     try:
         settings = _settings(args)
+        if settings.role == "convert":
+            return run_converter_role(settings, forever=False)
         with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
             require_inbox(settings, create=args.create)
             ctx = open_context(settings)
@@ -171,6 +176,8 @@ def _error_json(exc: BaseException) -> dict[str, object]:
 def cmd_watch(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
+    if settings.role == "convert":
+        return run_converter_role(settings, forever=True)
     with data_folder_lock(settings.data_dir, command_line(), settings.shared_store):
         if require_inbox(settings, create=args.create):
             console.print(f"已新建收件箱 {settings.inbox.resolve()}。", markup=False)

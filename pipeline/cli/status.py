@@ -55,6 +55,7 @@ def print_status(ctx: Context, console: Console, today: date | None = None,
     only = only or StatusFilter()
     every = case_lines(ctx, today)
     lines = [c for c in every if only.keeps(c)]
+    print_queue(ctx, console)
     if not every:
         console.print("还没有案卷。")
         return 0
@@ -69,6 +70,16 @@ def print_status(ctx: Context, console: Console, today: date | None = None,
     console.print(table)
     console.print(COLUMNS_EXPLAINED, style="dim")
     return 0
+
+
+def print_queue(ctx: Context, console: Console) -> None:
+    """The conversion queue on a shared database, when anything is in it (roles, issue 14)."""
+    if not ctx.store.shared:
+        return
+    counts = ctx.store.conversion_counts()
+    if counts["queued"] or counts["running"] or counts["failed"]:
+        console.print(f"转换队列：排队 {counts['queued']} 个，转换中 {counts['running']} 个，失败 {counts['failed']} 个；"
+                      f"运行中的转换机器 {ctx.store.live_converters()} 台。", style="yellow", markup=False)
 
 
 def print_case(ctx: Context, case_id: str, console: Console, today: date | None = None) -> int:

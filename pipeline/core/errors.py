@@ -7,6 +7,7 @@ traceback is shown only with ``-v``. Modelled on OCRmyPDF's ``exceptions.py``.
 
 from __future__ import annotations
 
+import logging
 from enum import IntEnum
 
 
@@ -31,6 +32,7 @@ class ShuangsuiError(Exception):
 
     exit_code = ExitCode.other_error
     message = "发生未知错误。请加 -v 重新运行以查看详细信息，并联系信息化人员。"
+    log_level = logging.WARNING  # how a pass logs it when it leaves the file for the next pass
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.message)
@@ -89,6 +91,14 @@ def database_unavailable(reason: object) -> DatabaseUnavailableError:
 class OutputError(ShuangsuiError):
     exit_code = ExitCode.output
     message = "无法写出结果文件。请检查发件箱目录的权限和磁盘空间。"
+
+
+class ConversionPending(OutputError):
+    """An old-format file waits for a converter (role intake): it stays in the inbox, taken again next pass."""
+
+    message = ("旧格式文件（.doc/.wps/.et 等）正在等待转换机器用 LibreOffice 转换，文件留在收件箱中，"
+               "转换完成后自动继续处理。")
+    log_level = logging.INFO  # expected while no converter runs, and retried every few seconds: not a warning
 
 
 class TemplateError(ShuangsuiError):

@@ -28,7 +28,7 @@ import warnings
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, NamedTuple
 from xml.parsers import expat
 
 from pipeline.core.biff import book_shape, workbook_stream
@@ -55,11 +55,13 @@ __all__ = [
     "MAX_ZIP_MEMBER_BYTES",
     "MAX_ZIP_TOTAL_BYTES",
     "RATIO_MIN_BYTES",
+    "EndRecord",
     "check_image",
     "check_input",
     "check_pdf",
     "check_xls",
     "check_zip",
+    "end_record",
     "small_member",
     "zip_directory",
     "zip_directory_ok",
@@ -137,18 +139,36 @@ def check_input(path: Path, kind: str, *, max_image_pixels: int | None = None) -
 
 
 # --- zip ----------------------------------------------------------------------------------------
+class EndRecord(NamedTuple):
+    """A zip's end of central directory record: where it is in the file, its fields, and the tail read."""
+
+    at: int
+    fields: tuple[Any, ...]
+    tail: bytes
+    tail_at: int
+
+
+def end_record(fh: BinaryIO, size: int) -> EndRecord | None:
+    """The last end record in the file's tail (the comment may hide others before it), or None."""
+    tail_len = min(size, _EOCD.size + 0xFFFF)
+    fh.seek(size - tail_len)
+    tail = fh.read(tail_len)
+    pos = tail.rfind(b"PK\x05\x06")
+    if pos < 0 or len(tail) - pos < _EOCD.size:
+        return None
+    return EndRecord(size - tail_len + pos, _EOCD.unpack_from(tail, pos), tail, size - tail_len)
+
+
 def zip_directory(path: Path) -> tuple[int, int] | None:
     """(number of members, bytes of the central directory) as the end record says, ZIP64 included;
     None when there is no end record. Read with ``struct`` from the file's tail only."""
     size = path.stat().st_size
     with path.open("rb") as fh:
-        tail_len = min(size, _EOCD.size + 0xFFFF)
-        fh.seek(size - tail_len)
-        tail = fh.read(tail_len)
-        pos = tail.rfind(b"PK\x05\x06")
-        if pos < 0 or len(tail) - pos < _EOCD.size:
+        found = end_record(fh, size)
+        if found is None:
             return None
-        _sig, _disk, _cd_disk, on_disk, total, cd_size, _cd_offset, _comment = _EOCD.unpack_from(tail, pos)
+        tail, pos = found.tail, found.at - found.tail_at
+        _sig, _disk, _cd_disk, on_disk, total, cd_size, _cd_offset, _comment = found.fields
         entries = max(on_disk, total)
         locator_at = pos - _EOCD64_LOCATOR.size
         if locator_at >= 0 and tail[locator_at:locator_at + 4] == b"PK\x06\x07":

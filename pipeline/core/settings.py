@@ -19,6 +19,7 @@ from pipeline.core.errors import ConfigError
 
 CONFIG_ENV = "SHUANGSUI_CONFIG"
 DEFAULT_CONFIG_NAME = "shuangsui.toml"
+ROLES = ("all", "intake", "convert")  # what a worker does (several machines, issue 14)
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -39,6 +40,14 @@ class Settings:
     claim_lease_seconds: float = field(
         default=60.0, metadata=_doc("共用 PostgreSQL 时，一个进程领取的文件保留多久（秒）；进程每隔三分之一的时间续期，"
                                     "进程死掉后过了这个时间其他进程接手")
+    )
+    role: str = field(
+        default="all", metadata=_doc("本机的分工：all（全部）、intake（收文处理，不运行 LibreOffice，转换交给转换队列）或 "
+                                     "convert（只做 LibreOffice 转换，不碰收件箱）；命令行 --role 优先（见“多台机器共同处理”）")
+    )
+    convert_wait_seconds: float = field(
+        default=60.0, metadata=_doc("role 为 intake 时，在转换超时之外再等转换机器多久（秒）；等不到时该步骤下一轮重试，"
+                                    "旧格式文件留在收件箱中等待")
     )
     bureau: str = field(default="烟台市工业和信息化局", metadata=_doc("抽查执法主体（局名），印在表单上"))
     section_general: str = field(default="综合科", metadata=_doc("综合科的名称（接收查处材料和汇总）"))
@@ -231,6 +240,11 @@ def load_settings(config: Path | None = None, env: dict[str, str] | None = None,
     settings = Settings(**values)
     if settings.watch_mode not in ("auto", "native", "polling"):
         raise ConfigError("设置项 watch_mode 只能是 auto、native 或 polling。")
+    if settings.role not in ROLES:
+        raise ConfigError("设置项 role 只能是 all、intake 或 convert。")
+    if settings.role != "all" and not settings.shared_store:
+        raise ConfigError(f"role = {settings.role} 要求各台机器共用 PostgreSQL 数据库（设置项 database_url），"
+                          "SQLite 只能由一台机器使用（role = all）。")
     if settings.bundle_interval not in ("month", "week", "off"):
         raise ConfigError("设置项 bundle_interval 只能是 month、week 或 off。")
     return settings

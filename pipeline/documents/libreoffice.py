@@ -58,6 +58,7 @@ __all__ = [
     "ConversionError",
     "Converter",
     "ConverterPool",
+    "Converting",
     "LibreOfficeMissing",
     "find_soffice",
 ]
@@ -227,8 +228,21 @@ class _Converting:
         (``<stem>-1.<ext>`` … on clashes; existing files are replaced). Returns source → output
         for the files converted; files without output are left out (``convert`` says why).
         """
+        return self.convert_report(sources, target, out_dir, filter, infilter=infilter, suffix=suffix)[0]
+
+    def convert_report(
+        self,
+        sources: Sequence[Path],
+        target: str,
+        out_dir: Path,
+        filter: str | None = None,
+        *,
+        infilter: str | None = None,
+        suffix: str | None = None,
+    ) -> tuple[dict[Path, Path], dict[Path, str]]:
+        """``convert_many``, and why each file without output has none (source → Chinese reason)."""
         request = _request(target, out_dir, filter, infilter, suffix)
-        return self._convert_items(_items(sources, request.ext), request)[0]
+        return self._convert_items(_items(sources, request.ext), request)
 
     def _convert_items(self, items: list[_Item], request: _Request) -> _Results:
         """Convert ``items``; return (source → output, source → why it failed)."""
@@ -244,6 +258,9 @@ class _Converting:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+Converting = _Converting  # what callers type a converter as: the local ones and the queue (conversion_queue)
 
 
 class Converter(_Converting):

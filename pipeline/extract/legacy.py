@@ -40,7 +40,7 @@ from pipeline.documents.libreoffice import DEFAULT_TIMEOUT, ConversionError, Con
 
 from .base import Reader, error_for_kind
 
-__all__ = ["LIBREOFFICE_MISSING", "LegacyExtractor"]
+__all__ = ["LIBREOFFICE_MISSING", "LegacyExtractor", "conversion_routes", "worth_next_route"]
 
 LIBREOFFICE_MISSING = (
     "服务器未安装 LibreOffice，无法读取旧版格式（.doc/.xls/.wps/.et/.rtf/.odt）。请在 Word/WPS 中另存为 "
@@ -155,6 +155,16 @@ def html_is_spreadsheet(path: Path) -> bool:
 def _try_next(exc: InputFileError) -> bool:
     """Whether another route may do better: nothing came out, or no form was found in it."""
     return isinstance(exc, ConversionError) or exc.code.startswith("FILE_NOT_")
+
+
+def worth_next_route(exc: InputFileError) -> bool:
+    """Whether another route may do better (for callers converting elsewhere, e.g. through the queue)."""
+    return _try_next(exc)
+
+
+def conversion_routes(kind: str, path: Path, display: str) -> list[_Route]:
+    """How LibreOffice converts a file of ``kind``, in the order tried (empty: not a kind it converts)."""
+    return LegacyExtractor._routes(kind, path, display)
 
 
 class LegacyExtractor:

@@ -31,11 +31,13 @@ class AnalysisTask:
     kind: str                # sniffed content kind
     is_list: bool            # dropped into inbox/名录库/
     extract_only: bool = False  # ``shuangsui extract``: the form's fields, a scan's evidence, nothing else
+    limits_only: bool = False   # only the checks before parsing (role intake, before a queued conversion)
 
 
 @dataclass(frozen=True)
 class Analysed:
-    """What a file turned out to be: exactly one of the fields is set, or ``error`` explains it."""
+    """What a file turned out to be: exactly one of the fields is set, or ``refusal`` explains it (none: a
+    ``limits_only`` task passed its checks)."""
 
     imported_list: lists.ImportedList | None = None
     answers: tuple[ReviewAnswer, ...] | None = None
@@ -64,6 +66,8 @@ def analyse_file(task: AnalysisTask, settings: Settings) -> Analysed:
     try:
         # Before any reader (lists, review sheets, scans, forms) sees the file.
         check_input(task.path, task.kind, max_image_pixels=settings.scan_max_pixels)
+        if task.limits_only:
+            return Analysed()
         if task.extract_only:
             return Analysed(extraction=_extract(task, settings))
         if task.is_list:

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -38,7 +38,8 @@ from pipeline.intake import recovery
 from pipeline.intake.analysis import Analysed, AnalysisTask
 from pipeline.intake.claims import ClaimedElsewhere, claim, decision_lock, release_all
 from pipeline.intake.entries import NotTaken, Skipped, open_inbox_file, still_writing, unchanged_since
-from pipeline.intake.inbox import settled, survey_inbox
+from pipeline.intake.inbox import arrivals, settle_rest, survey_inbox
+from pipeline.intake.legacy_queue import analyse_converted, converted_elsewhere
 from pipeline.intake.report import explain_skipped
 from pipeline.intake.worker import AnalysisWorker, internal_error
 from pipeline.outputs import summary
@@ -93,7 +94,8 @@ def receive(path: Path, ctx: Context) -> Received | Outcome:
                            tuple(ctx.store.findings_for_file(row.id)),
                            tuple(o.path for o in ctx.store.outputs_for_file(row.id)))
     first = next((r for r in previous if r.status not in (FileStatus.duplicate, FileStatus.processing)), None)
-    with ctx.store.begin() as tx:
+    # Not durable by itself: lost to a power cut, the file is still in the inbox and is received again.
+    with ctx.store.begin(durable=first is not None) as tx:
         file_id = tx.add_file(sha256=stored.sha256, original_name=display_name(path.name), inbox_path=rel,
                               size=st.st_size,
                               mtime_ns=st.st_mtime_ns, kind=kind)
@@ -133,7 +135,9 @@ def analyse(ctx: Context, received: Received) -> Analysed:
     is_list = received.rel.split("/")[0] == LISTS_FOLDER
     key = (received.sha256, received.name, received.kind, is_list)
     try:
-        if worker.pending == key:
+        if converted_elsewhere(ctx.settings, received.kind):  # role intake: LibreOffice on the converters
+            analysed = analyse_converted(ctx, worker, received, is_list)
+        elif worker.pending == key:
             analysed = worker.result()
         else:
             analysed = worker.analyse(AnalysisTask(received.stored, received.name, received.kind, is_list))
@@ -164,6 +168,8 @@ def _send_ahead(ctx: Context, worker: AnalysisWorker, path: Path) -> None:
         is_list = path.relative_to(inbox).parts[0] == LISTS_FOLDER
     except (OSError, ValueError):
         return  # not readable now: it is analysed in its turn
+    if converted_elsewhere(ctx.settings, kind):
+        return  # its LibreOffice conversion is the converters' (role intake)
     name = display_name(path.name)
     worker.submit(AnalysisTask(copy, name, kind, is_list), (digest.hexdigest(), name, kind, is_list))
 
@@ -292,7 +298,9 @@ def find_case_for(extraction: Extraction, ctx: Context) -> tuple[str | None, lis
 def new_case_id(extraction: Extraction, ctx: Context) -> str:
     check_date = (extraction.fields.get("check_start") or "")[:10]
     year = int(check_date[:4]) if check_date else int(now_iso()[:4])
-    with ctx.store.begin() as tx:
+    # Durable with the file's outcome (``commit``), which records the case; before it, nothing outside
+    # the database holds the number but the job folder.
+    with ctx.store.begin(durable=False) as tx:
         return tx.next_case_id(ctx.settings.case_prefix, year)
 
 
@@ -441,23 +449,52 @@ def _internal_finding(exc: BaseException) -> Finding:
 
 def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
                   paths: list[Path] | None = None) -> list[Outcome]:
-    """One pass: lists first (so check tables in the same pass can use them), then everything else."""
+    """One pass: lists first (so check tables in the same pass can use them), then everything else.
+
+    Files provably whole (``pipeline.intake.whole``: a .docx or .xlsx whose every part checks) are
+    taken at once; the others meanwhile wait out the rest of ``settle_seconds``."""
     public_forms.defer_pdfs(ctx)  # made in one batch by finish_pass below
-    skipped: list[Skipped] = []
+    outcomes: list[Outcome] = []
+    taken: list[Path] = []
+
+    def take(batch: list[Path]) -> None:
+        taken.extend(batch)
+        for outcome in _process_paths(ctx, batch):
+            outcomes.append(outcome)
+            if on_outcome:
+                on_outcome(outcome)
+
     if paths is None:
         found = survey_inbox(ctx.settings.inbox)
-        ignored = found.ignored
-        paths, busy = settled(found.candidates, ctx.settings.settle_seconds, ctx.settings.empty_wait_seconds)
-        skipped = [*found.skipped, *(still_writing(p).skipped for p in busy)]
+        outcomes += [Outcome(display_name(p.relative_to(ctx.settings.inbox).as_posix()), "", FileStatus.ignored, None)
+                     for p in found.ignored]
+        outcomes += [skipped_outcome(s, ctx) for s in found.skipped]
+        arrived = arrivals(found.candidates)
+        # A list still settling comes before the check tables that may need it: then nothing goes early.
+        if not any(_in_lists(ctx, p) for p in arrived.seen):
+            take(arrived.whole)
+            arrived.whole = []
+        rest, busy = settle_rest(arrived, ctx.settings.settle_seconds, ctx.settings.empty_wait_seconds,
+                                 since=arrived.since)
+        outcomes += [skipped_outcome(still_writing(p).skipped, ctx) for p in busy]
+        take([*arrived.whole, *rest])
     else:
-        ignored = []
+        take(paths)
+    _end_reading_ahead(ctx)
+    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
+    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
+    finish_pass(ctx, archive=not taken)
+    return outcomes
+
+
+def _in_lists(ctx: Context, path: Path) -> bool:
+    return path.relative_to(ctx.settings.inbox).parts[0] == LISTS_FOLDER
+
+
+def _process_paths(ctx: Context, paths: list[Path]) -> Iterator[Outcome]:
+    """Each file in turn; lists first, scans last (so that a scan finds the typed file dropped with it)."""
     inbox = ctx.settings.inbox
-    # Lists first; scans last, so that a scan finds the typed file dropped with it.
-    paths = sorted(paths, key=lambda p: (p.relative_to(inbox).parts[0] != LISTS_FOLDER,
-                                         scanwork.looks_like_scan(p), str(p)))
-    outcomes: list[Outcome] = [Outcome(display_name(p.relative_to(inbox).as_posix()), "", FileStatus.ignored, None)
-                               for p in ignored]
-    outcomes += [skipped_outcome(s, ctx) for s in skipped]
+    paths = sorted(paths, key=lambda p: (not _in_lists(ctx, p), scanwork.looks_like_scan(p), str(p)))
     for n, path in enumerate(paths):
         if not path.exists():
             continue
@@ -472,19 +509,12 @@ def process_inbox(ctx: Context, on_outcome: Callable[[Outcome], None] | None = N
             raise  # every file behind would wait out the busy timeout and fail alike: the pass stops
         except (StoreError, OutputError) as exc:
             # The file stays in the inbox (its row says processing) and is taken up again next pass.
-            log.warning("%s not finished: %s", path, exc)
+            log.log(exc.log_level, "%s not finished: %s", path, exc)
             outcome = Outcome(path.relative_to(inbox).as_posix(), "", FileStatus.processing, None,
                               (checks.warning(FindingCode.internal_error, "file", f"{exc.message}本文件将在下一轮重新处理。"),))
         finally:
             release_all(ctx)  # recorded, or left for the next pass (its row says processing)
-        outcomes.append(outcome)
-        if on_outcome:
-            on_outcome(outcome)
-    _end_reading_ahead(ctx)
-    # Archiving (LibreOffice for every original) only in a pass with nothing else to do: a batch's
-    # 公示表 never waits for it. ``watch`` archives in its idle time (pipeline.archive.idle).
-    finish_pass(ctx, archive=not paths)
-    return outcomes
+        yield outcome
 
 
 def _end_reading_ahead(ctx: Context) -> None:

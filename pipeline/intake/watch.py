@@ -24,7 +24,7 @@ from pipeline.archive.idle import IdleArchiver
 from pipeline.cases.context import Context
 from pipeline.cases.public_forms import prepare_direct_pdfs
 from pipeline.cases.stage import Outcome
-from pipeline.core.codes import FindingCode
+from pipeline.core.codes import FileStatus, FindingCode
 from pipeline.core.errors import DatabaseUnavailableError
 from pipeline.core.settings import Settings
 from pipeline.intake.inbox import SettleTracker, survey_inbox
@@ -69,6 +69,27 @@ def make_observer(mode: str, inbox: Path, wake: threading.Event, poll_seconds: f
     return observer
 
 
+def quiet_repeats(on_outcome: Callable[[Outcome], None] | None) -> Callable[[Outcome], None] | None:
+    """``on_outcome`` that says a file left for the next pass (``processing``: an old-format file waiting for a
+    converter, role intake) once, not on every retry, until what is said about it changes."""
+    if on_outcome is None:
+        return None
+    said: dict[str, str] = {}
+    report = on_outcome
+
+    def once(outcome: Outcome) -> None:
+        text = "；".join(f.message for f in outcome.findings)
+        if outcome.status is FileStatus.processing:
+            if said.get(outcome.name) == text:
+                return
+            said[outcome.name] = text
+        else:
+            said.pop(outcome.name, None)
+        report(outcome)
+
+    return once
+
+
 def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
           stop: threading.Event | None = None, on_ready: Callable[[], None] | None = None,
           on_notice: Callable[[str], None] | None = None) -> None:
@@ -80,6 +101,7 @@ def watch(ctx: Context, on_outcome: Callable[[Outcome], None] | None = None,
     stop = stop or threading.Event()
     wake = threading.Event()
     settings = ctx.settings
+    on_outcome = quiet_repeats(on_outcome)
     notice = on_notice or (lambda _text: None)
     tracker = SettleTracker(settings.settle_seconds, settings.empty_wait_seconds)
     observer = observer_for(settings, wake)

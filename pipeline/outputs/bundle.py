@@ -39,7 +39,7 @@ from pipeline.cases.penalty import PenaltyRow, penalties, sync_penalties
 from pipeline.core.cells import neutralise
 from pipeline.core.errors import BadArgsError
 from pipeline.core.ziputil import normalize_zip
-from pipeline.documents.libreoffice import ConversionError, Converter, LibreOfficeMissing
+from pipeline.documents.libreoffice import ConversionError, Converting, LibreOfficeMissing
 from pipeline.outputs.handover import HandoverItem, write_handover
 from pipeline.outputs.publicity import latest_per_decision
 from pipeline.outputs.summary import write_summary
@@ -159,38 +159,34 @@ def _copy_check_tables(ctx: Context, cases: list[_Case], folder: Path) -> tuple[
     folder.mkdir(parents=True, exist_ok=True)
     made: list[Path] = []
     notes: list[str] = []
-    converter: Converter | None = None
-    try:
-        for case in cases:
-            row = _check_table_file(ctx, case.id)
-            if row is None:
-                notes.append(f"案卷 {case.id} 没有检查表文件，未附副本。")
-                continue
-            original = ctx.originals.path_for(row.sha256)
-            stem = safe_filename(f"{case.id}-{case.unit}")
-            target = folder / f"{stem}.pdf"
-            if row.kind == "pdf":
-                shutil.copyfile(original, target)
-                made.append(target)
-                continue
-            try:
-                if converter is None:
-                    converter = Converter(ctx.settings.soffice)
-                pdf_filter = _CALC_PDFA if row.kind in _SHEETS else _WRITER_PDFA
-                tmp = folder / ".convert"
-                produced = converter.convert(original, "pdf", tmp, pdf_filter,
-                                             suffix=_SUFFIX_OF_KIND.get(row.kind or "", ".docx"))
-                produced.replace(target)
-                shutil.rmtree(tmp, ignore_errors=True)
-                made.append(target)
-            except (LibreOfficeMissing, ConversionError) as exc:
-                fallback = folder / f"{stem}{Path(row.original_name).suffix.lower()}"
-                shutil.copyfile(original, fallback)
-                made.append(fallback)
-                notes.append(f"案卷 {case.id} 的检查表未能转换为 PDF（{exc.message}），已附原件 {fallback.name}。")
-    finally:
-        if converter is not None:
-            converter.close()
+    converter: Converting | None = None  # the context's pool, or the queue (role intake); not ours to close
+    for case in cases:
+        row = _check_table_file(ctx, case.id)
+        if row is None:
+            notes.append(f"案卷 {case.id} 没有检查表文件，未附副本。")
+            continue
+        original = ctx.originals.path_for(row.sha256)
+        stem = safe_filename(f"{case.id}-{case.unit}")
+        target = folder / f"{stem}.pdf"
+        if row.kind == "pdf":
+            shutil.copyfile(original, target)
+            made.append(target)
+            continue
+        try:
+            if converter is None:
+                converter = ctx.converter()
+            pdf_filter = _CALC_PDFA if row.kind in _SHEETS else _WRITER_PDFA
+            tmp = folder / ".convert"
+            produced = converter.convert(original, "pdf", tmp, pdf_filter,
+                                         suffix=_SUFFIX_OF_KIND.get(row.kind or "", ".docx"))
+            produced.replace(target)
+            shutil.rmtree(tmp, ignore_errors=True)
+            made.append(target)
+        except (LibreOfficeMissing, ConversionError) as exc:
+            fallback = folder / f"{stem}{Path(row.original_name).suffix.lower()}"
+            shutil.copyfile(original, fallback)
+            made.append(fallback)
+            notes.append(f"案卷 {case.id} 的检查表未能转换为 PDF（{exc.message}），已附原件 {fallback.name}。")
     return made, notes
 
 

@@ -116,7 +116,7 @@ def _pdfs(ctx: Context, folders: list[Path]) -> dict[str, str]:
         by_folder: dict[Path, list[Path]] = {}
         for docx in stale:
             by_folder.setdefault(docx.parent, []).append(docx)
-        pool = ctx.run.converter_pool(ctx.settings)
+        pool = ctx.converter()
         for n, (folder, sources) in enumerate(by_folder.items()):
             done = pool.convert_many(sources, "pdf", job / str(n))
             for source, pdf in done.items():

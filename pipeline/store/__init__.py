@@ -4,9 +4,11 @@ from pipeline.store.base import (
     ArchiveRecord,
     Ask,
     CaseRow,
+    ConversionJob,
     EventRow,
     FileRow,
     FindingRow,
+    NewConversion,
     NewScanBox,
     OutputRow,
     PenaltyRow,
@@ -22,5 +24,5 @@ def open_store(url: str) -> SqlStore:
     return SqlStore(url)
 
 
-__all__ = ["ArchiveRecord", "Ask", "CaseRow", "EventRow", "FileRow", "FindingRow", "NewScanBox", "OutputRow",
+__all__ = ["ArchiveRecord", "Ask", "CaseRow", "ConversionJob", "EventRow", "FileRow", "FindingRow", "NewConversion", "NewScanBox", "OutputRow",
            "PenaltyRow", "Question", "ScanDocumentRow", "SqlStore", "Store", "StoreTx", "open_store"]

@@ -189,6 +189,37 @@ class ArchiveRecord:
     published_at: str | None
 
 
+@dataclass(frozen=True)
+class NewConversion:
+    """A file to convert through the queue (``conversions``, migration 0009): ``source`` relative to the
+    queue folder, ``target`` the soffice ``--convert-to`` argument."""
+
+    batch: str
+    source: str
+    target: str
+    infilter: str | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversionJob:
+    """One queued conversion; ``state`` is queued, running, done or failed."""
+
+    id: int
+    batch: str
+    source: str
+    target: str
+    infilter: str | None
+    output: str | None
+    state: str
+    owner: str | None
+    lease_until: float
+    attempts: int
+    error: str | None
+    key: str | None
+    created_at: str
+
+
 class StoreTx(Protocol):
     """Operations available inside one transaction."""
 
@@ -281,7 +312,11 @@ class StoreTx(Protocol):
 
 
 class Store(Protocol):
-    def begin(self) -> AbstractContextManager[StoreTx]: ...
+    def begin(self, *, durable: bool = True) -> AbstractContextManager[StoreTx]:
+        """A write transaction. ``durable=False``: it may be lost to a power cut (never to a crash of the
+        process), until the next durable commit makes it and everything before it durable; for steps
+        whose loss the next pass repairs (see ``SqlStore.begin``)."""
+        ...
 
     # --- files, fields, events
     def files_with_sha(self, sha256: str) -> list[FileRow]: ...
@@ -388,5 +423,30 @@ class Store(Protocol):
         """A section that one worker at a time runs (an advisory lock on PostgreSQL); ``within``: a
         lock also held shared, which ``exclusive(within)`` waits for."""
         ...
+
+    # --- the conversion queue (``pipeline.store.conversions``)
+    def enqueue_conversions(self, jobs: Sequence[NewConversion]) -> list[int]: ...
+    def claim_conversions(self, owner: str, limit: int, lease_seconds: float, *, max_attempts: int = 3,
+                          now: float | None = None) -> list[ConversionJob]:
+        """Take up to ``limit`` queued jobs (or running ones whose lease ran out) for ``owner``."""
+        ...
+    def renew_conversions(self, owner: str, lease_seconds: float, now: float | None = None) -> int: ...
+    def finish_conversion(self, job_id: int, owner: str, *, output: str | None = None,
+                          error: str | None = None) -> bool:
+        """Done (``output``) or failed (``error``); False when ``owner`` no longer holds the job."""
+        ...
+    def release_conversions(self, owner: str) -> int:
+        """Put ``owner``'s running jobs back in the queue (a converter stopping mid-batch)."""
+        ...
+    def conversion_jobs(self, ids: Iterable[int]) -> list[ConversionJob]: ...
+    def conversion_with_key(self, key: str) -> ConversionJob | None: ...
+    def drop_conversions(self, ids: Iterable[int], states: Sequence[str]) -> int:
+        """Delete the jobs of ``ids`` that are in one of ``states``; returns how many."""
+        ...
+    def conversion_batch(self, batch: str) -> list[ConversionJob]: ...
+    def live_converters(self, now: float | None = None) -> int:
+        """Converters whose ``converter:<owner>`` claim is alive."""
+        ...
+    def conversion_counts(self) -> dict[str, int]: ...
 
     def close(self) -> None: ...

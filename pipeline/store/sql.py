@@ -24,6 +24,7 @@ from pipeline.core.errors import StoreError, database_unavailable
 from pipeline.store.archives import ArchiveReads, ArchiveWrites
 from pipeline.store.base import CaseRow, EventRow, FileRow, FindingRow, ListVersionRow, OutputRow
 from pipeline.store.claims import ClaimStore, lock_key
+from pipeline.store.conversions import ConversionStore
 from pipeline.store.penalties import PenaltyReads, PenaltyWrites
 from pipeline.store.questions import QuestionReads, QuestionWrites
 from pipeline.store.scans import ScanReads, ScanWrites
@@ -153,12 +154,12 @@ class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
 
     def add_fields(self, file_id: int, case_id: str | None,
                    rows: list[tuple[str, Any, str | None, float | None]]) -> None:
-        for name, value, location, confidence in rows:
-            self._exec(
+        if rows:  # one executemany: a check table has a dozen fields or more
+            self._exec_many(
                 "INSERT INTO fields (file_id, case_id, name, value, location, confidence)"
                 " VALUES (:f, :c, :n, :v, :l, :conf)",
-                f=file_id, c=case_id, n=name, v=to_json(value), l=location, conf=confidence,
-            )
+                [{"f": file_id, "c": case_id, "n": name, "v": to_json(value), "l": location, "conf": confidence}
+                 for name, value, location, confidence in rows])
 
     def add_findings(self, file_id: int | None, case_id: str | None, findings: list[FindingRow]) -> None:
         at = now_iso()
@@ -203,7 +204,7 @@ class SqlTx(QuestionWrites, PenaltyWrites, ScanWrites, ArchiveWrites):
         return version
 
 
-class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore):
+class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore, ConversionStore):
     """The default store. ``url`` is an SQLite or PostgreSQL SQLAlchemy URL (``postgresql://`` means psycopg 3)."""
 
     def __init__(self, url: str) -> None:
@@ -267,10 +268,32 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         return applied
 
     @contextmanager
-    def begin(self) -> Iterator[SqlTx]:
+    def begin(self, *, durable: bool = True) -> Iterator[SqlTx]:
+        """A write transaction; with ``durable`` (the default) on disk when it returns.
+
+        A file's way through the pipeline commits several times (received, case number, outcome, case
+        evaluation), but only the outcome must survive a power cut, because the inbox copy is removed
+        after it. The others are ``durable=False``: on SQLite the connection runs ``synchronous=NORMAL``
+        under WAL (consistent after any crash; a power cut may lose the last commits), and a durable
+        commit switches to ``FULL`` for itself, which syncs the write-ahead log with every commit before
+        it. On PostgreSQL ``synchronous_commit`` is switched off for the transaction. What a power cut
+        takes is repaired by the next pass: the file is still in the inbox, the case is evaluated again."""
+        sqlite = self.engine.dialect.name == "sqlite"
         try:
-            with self.engine.begin() as conn:
-                yield SqlTx(conn)
+            with self.engine.connect() as conn:
+                if sqlite and durable:
+                    # Before the first write: pysqlite begins the SQLite transaction at the first write.
+                    conn.exec_driver_sql("PRAGMA synchronous=FULL")
+                elif not sqlite and not durable:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+                try:
+                    yield SqlTx(conn)
+                    conn.commit()
+                finally:
+                    if sqlite and durable:
+                        conn.rollback()  # nothing left to undo after the commit; ends SQLAlchemy's transaction
+                        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                        conn.commit()
         except OperationalError as exc:
             raise database_unavailable(exc.orig) from exc
         except SQLAlchemyError as exc:
@@ -374,11 +397,11 @@ class SqlStore(QuestionReads, PenaltyReads, ScanReads, ArchiveReads, ClaimStore)
         if on is None:
             rows = self._rows("SELECT * FROM list_versions WHERE kind=:k ORDER BY id DESC LIMIT 1", k=kind)
         else:
+            # One query for both cases: the versions in effect on ``on`` first, newest first; else the earliest.
             rows = self._rows(
-                "SELECT * FROM list_versions WHERE kind=:k AND effective_from <= :d"
-                " ORDER BY effective_from DESC, id DESC LIMIT 1", k=kind, d=on.isoformat())
-            rows = rows or self._rows(
-                "SELECT * FROM list_versions WHERE kind=:k ORDER BY effective_from, id DESC LIMIT 1", k=kind)
+                "SELECT * FROM list_versions WHERE kind=:k ORDER BY (effective_from <= :d) DESC,"
+                " CASE WHEN effective_from <= :d THEN effective_from END DESC, effective_from, id DESC LIMIT 1",
+                k=kind, d=on.isoformat())
         return _version_row(rows[0]) if rows else None
 
     def list_rows(self, kind: str, on: date | None = None) -> list[dict[str, Any]]:
@@ -425,5 +448,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable commits switch to FULL for themselves (SqlStore.begin)
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()

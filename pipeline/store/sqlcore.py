@@ -78,6 +78,9 @@ class SqlWrites:
     def _exec(self, sql: str, **params: Any) -> Any:
         return self.conn.execute(text(sql), params)
 
+    def _exec_many(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        self.conn.execute(text(sql), rows)
+
     def log(self, entity: str, entity_id: str, action: str, detail: dict[str, Any] | None = None,
             actor: str = "pipeline") -> None:
         self._exec(
